@@ -1,0 +1,42 @@
+# newsflow: `make run` and `make test` do all the set-up on a fresh machine with Python 3.11+.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test unit integration install schemas bench eval clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newsflow needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/newsflow run $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not integration" $(PYTEST_ARGS)
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q -m integration $(PYTEST_ARGS)
+
+schemas: $(STAMP)
+	$(BIN)/newsflow schemas export
+
+bench: $(STAMP)
+	$(BIN)/newsflow bench $(ARGS)
+
+eval: $(STAMP)
+	$(BIN)/newsflow eval dedup
+	$(BIN)/newsflow eval typos
+	$(BIN)/newsflow eval entities
+
+clean:
+	rm -rf $(VENV) .newsflow .pytest_cache

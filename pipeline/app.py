@@ -1,0 +1,202 @@
+"""The Faust app: one thin agent per stage, moving records between topics.
+
+Each agent decodes its input, calls the stage through ``Pipeline`` (pure functions), and sends the
+result to the next topic. A failure on one article sends that article to ``news.dlq`` with the stage,
+the reason and its input; the agent goes on with the next one. CPU-heavy stages (tag, enrich) take
+batches and run them in a worker thread, so the event loop keeps heartbeating while they work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import faust
+from pydantic import ValidationError
+
+from pipeline import topics
+from pipeline.chain import Pipeline, dead_letter
+from pipeline.errors import StageError
+from pipeline.kafka import max_message_bytes, topic_partitions
+from pipeline.settings import Settings
+from pipeline.stages.dedup import partition_key
+from pipeline.wire import decode, encode, raw_from_message
+from schemas import Article
+
+log = logging.getLogger("newsflow.worker")
+
+
+def _origin_of(event) -> str:
+    m = event.message
+    return f"{m.topic}/{m.partition}@{m.offset}"
+
+
+def create_app(settings: Settings) -> faust.App:
+    creds = None
+    if settings.security_protocol != "PLAINTEXT":
+        from faust.auth import SASLCredentials, SSLCredentials
+
+        if settings.security_protocol.startswith("SASL"):
+            ssl_ctx = settings.kafka_client_kwargs().get("ssl_context")
+            creds = SASLCredentials(
+                username=settings.sasl_username, password=settings.sasl_password,
+                mechanism=settings.sasl_mechanism, ssl_context=ssl_ctx,
+            )
+        else:
+            creds = SSLCredentials(settings.kafka_client_kwargs()["ssl_context"])
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{s}" for s in settings.bootstrap_servers],
+        broker_credentials=creds,
+        key_serializer="raw",
+        value_serializer="raw",
+        store=settings.store,
+        datadir=str(settings.data_dir / settings.app_id),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_request_timeout=max(settings.session_timeout_s + 5, 40.0),
+        producer_max_request_size=max_message_bytes(settings),
+        consumer_max_fetch_size=max_message_bytes(settings) * 4,
+        processing_guarantee=settings.processing_guarantee,
+        web_enabled=settings.web_enabled,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        stream_wait_empty=False,
+        table_cleanup_interval=600.0,
+        logging_config=None,
+    )
+    register_agents(app, settings)
+    return app
+
+
+def register_agents(app: faust.App, settings: Settings) -> None:
+    parts = topic_partitions(settings)
+
+    def topic(name: str) -> faust.TopicT:
+        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+                         partitions=parts[name])
+
+    raw_t, parsed_t, unique_t = topic(topics.RAW), topic(topics.PARSED), topic(topics.UNIQUE)
+    normalized_t, tagged_t, enriched_t = topic(topics.NORMALIZED), topic(topics.TAGGED), topic(topics.ENRICHED)
+    dup_t, dlq_t = topic(topics.DUPLICATES), topic(topics.DLQ)
+
+    index = app.Table(
+        "dedup-index", default=None, partitions=parts[topics.PARSED],
+        schema=faust.Schema(key_serializer="json", value_serializer="json"), help="dedup fingerprint -> first copy",
+    )
+    pipe = Pipeline(settings, index=index)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-cpu")
+    app.newsflow_pipeline = pipe  # type: ignore[attr-defined]
+
+    async def to_dlq(err: StageError, payload: bytes, event=None, received_at=None) -> None:
+        m = event.message if event is not None else None
+        dl = dead_letter(err, payload, received_at=received_at,
+                         source_topic=m.topic if m else None,
+                         source_partition=m.partition if m else None,
+                         source_offset=m.offset if m else None)
+        log.warning("dead letter: %s", err)
+        await dlq_t.send(key=(err.article_id or err.origin).encode(), value=encode(dl))
+
+    async def decode_article(event, stage: str) -> Article | None:
+        try:
+            return decode(event.value, Article)
+        except (ValueError, ValidationError) as exc:
+            reason = f"record is not a valid article: {str(exc).splitlines()[0]}"
+            await to_dlq(StageError(stage, _origin_of(event), reason), event.value or b"", event)
+            return None
+
+    @app.task
+    async def warm_up() -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(executor, pipe.warm_up)
+
+    if "parse" in settings.stages:
+        @app.agent(raw_t, name="newsflow.parse")
+        async def parse_agent(stream):
+            async for event in stream.events():
+                raw = raw_from_message(event.value, _origin_of(event))
+                try:
+                    art = pipe.parse(raw)
+                except StageError as err:
+                    await to_dlq(err, raw.payload_bytes(), event, raw.received_at)
+                    continue
+                await parsed_t.send(key=partition_key(art), value=encode(art))
+
+    if "dedup" in settings.stages:
+        @app.agent(parsed_t, name="newsflow.dedup")
+        async def dedup_agent(stream):
+            async for event in stream.events():
+                art = await decode_article(event, "dedup")
+                if art is None:
+                    continue
+                try:
+                    res = pipe.dedup(art)
+                except StageError as err:
+                    await to_dlq(err, event.value, event)
+                    continue
+                out_t = dup_t if res.is_duplicate else unique_t
+                await out_t.send(key=art.id.encode(), value=encode(res.article))
+
+    if "normalize" in settings.stages:
+        @app.agent(unique_t, name="newsflow.normalize")
+        async def normalize_agent(stream):
+            async for event in stream.events():
+                art = await decode_article(event, "normalize")
+                if art is None:
+                    continue
+                try:
+                    out = pipe.normalize(art)
+                except StageError as err:
+                    await to_dlq(err, event.value, event)
+                    continue
+                await normalized_t.send(key=art.id.encode(), value=encode(out))
+
+    if "tag" in settings.stages:
+        @app.agent(normalized_t, name="newsflow.tag")
+        async def tag_agent(stream):
+            loop = asyncio.get_running_loop()
+            async for values in stream.take(settings.tag_batch_size, within=max(settings.tag_batch_wait_s, 0.001)):
+                arts: list[Article] = []
+                for v in values:
+                    try:
+                        arts.append(decode(v, Article))
+                    except (ValueError, ValidationError) as exc:
+                        await to_dlq(StageError("tag", "news.normalized", f"record is not a valid article: {exc}"), v)
+                results = await loop.run_in_executor(executor, pipe.tag_batch, arts)
+                for art, res in zip(arts, results):
+                    if isinstance(res, StageError):
+                        await to_dlq(res, encode(art))
+                    else:
+                        await tagged_t.send(key=art.id.encode(), value=encode(res))
+
+    if "enrich" in settings.stages:
+        def enrich_many(arts: list[Article]) -> list:
+            out = []
+            for a in arts:
+                try:
+                    out.append(pipe.enrich(a))
+                except StageError as err:
+                    out.append(err)
+            return out
+
+        @app.agent(tagged_t, name="newsflow.enrich")
+        async def enrich_agent(stream):
+            loop = asyncio.get_running_loop()
+            async for values in stream.take(settings.tag_batch_size, within=max(settings.tag_batch_wait_s, 0.001)):
+                arts: list[Article] = []
+                for v in values:
+                    try:
+                        arts.append(decode(v, Article))
+                    except (ValueError, ValidationError) as exc:
+                        await to_dlq(StageError("enrich", "news.tagged", f"record is not a valid article: {exc}"), v)
+                results = await loop.run_in_executor(executor, enrich_many, arts)
+                for art, res in zip(arts, results):
+                    if isinstance(res, StageError):
+                        await to_dlq(res, encode(art))
+                    else:
+                        await enriched_t.send(key=art.id.encode(), value=encode(res))

@@ -1,0 +1,26 @@
+"""Errors that carry the stage and the article they happened on."""
+
+from __future__ import annotations
+
+
+class NewsflowError(Exception):
+    """Base of the errors newsflow raises on purpose."""
+
+
+class ConfigError(NewsflowError):
+    """Bad settings or command-line input: reported as one line, never as a traceback."""
+
+
+class StageError(NewsflowError):
+    """A stage could not process one article. The article goes to ``news.dlq`` with this reason."""
+
+    def __init__(self, stage: str, origin: str, reason: str, article_id: str | None = None):
+        self.stage = stage
+        self.origin = origin
+        self.reason = reason
+        self.article_id = article_id
+        super().__init__(f"{stage}: {origin}: {reason}")
+
+
+class RejectedInput(StageError):
+    """The input itself is unusable (empty, binary, invalid JSON, too large...): a user mistake."""

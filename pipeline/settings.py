@@ -1,0 +1,145 @@
+"""Settings: command-line flags > environment (``NEWSFLOW_*``) > TOML file > defaults, validated.
+
+The file is ``newsflow.toml`` in the working directory, or the path in ``NEWSFLOW_CONFIG`` /
+``--config``. Every key of the file has the same name as the field below; every environment
+variable is the field's name in capitals with the prefix ``NEWSFLOW_`` (``NEWSFLOW_BROKER``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from pipeline.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "newsflow.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="forbid", validate_default=True)
+
+    # --- broker --------------------------------------------------------------------------------
+    broker: str | None = Field(
+        default=None,
+        description="Kafka bootstrap servers, host:port[,host:port]. Unset: start the embedded broker (run only).",
+    )
+    app_id: str = Field(default="newsflow", description="Faust app id: consumer group and changelog prefix.")
+    partitions: int = Field(default=4, ge=1, le=1024, description="Partitions of the topics newsflow creates.")
+    replication_factor: int = Field(default=1, ge=1, le=16)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_cafile: Path | None = None
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        default="at_least_once", description="exactly_once needs real Kafka (idempotent producer)."
+    )
+    # Kafka's defaults in production; the embedded broker and the tests use short ones (BROKER.md).
+    session_timeout_s: float = Field(default=60.0, gt=0)
+    rebalance_timeout_s: float = Field(default=60.0, gt=0)
+    heartbeat_interval_s: float = Field(default=3.0, gt=0)
+
+    # --- worker --------------------------------------------------------------------------------
+    stages: list[str] = Field(
+        default_factory=lambda: ["parse", "dedup", "normalize", "tag", "enrich"],
+        description="Stages this worker runs.",
+    )
+    store: str = Field(default="memory://", description="Faust table store: memory:// or rocksdb://")
+    data_dir: Path = Field(default=Path(".newsflow"), description="Worker state (tables, logs).")
+    web_enabled: bool = False
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    log_level: str = "WARNING"
+
+    # --- limits and stages -----------------------------------------------------------------------
+    max_payload_bytes: int = Field(default=2_000_000, ge=1, description="Largest raw input accepted.")
+    dedup_window_days: float = Field(default=7.0, gt=0)
+    near_duplicate_threshold: float = Field(default=0.8, gt=0, le=1)
+    tag_batch_size: int = Field(default=32, ge=1, le=4096)
+    tag_batch_wait_s: float = Field(default=0.05, ge=0)
+    spacy_model: str = Field(default="", description="spaCy model package or path; empty: newsflow's default.")
+    custom_words: list[str] = Field(default_factory=list, description="Words the typo fixer must accept as right.")
+
+    @field_validator("stages", "custom_words", mode="before")
+    @classmethod
+    def _split_csv(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [s.strip() for s in v.split(",") if s.strip()]
+        return v
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, v: list[str]) -> list[str]:
+        from pipeline.topics import STAGES
+
+        unknown = [s for s in v if s not in STAGES]
+        if unknown:
+            raise ValueError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}")
+        return v
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_form(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip().removeprefix("kafka://")
+        for part in v.split(","):
+            host, _, port = part.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"broker address {part!r} is not host:port")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get("NEWSFLOW_CONFIG") or DEFAULT_CONFIG_FILE
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if Path(path).is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        if not self.broker:
+            raise ConfigError("no broker configured: pass --broker HOST:PORT or set NEWSFLOW_BROKER")
+        return [s.strip() for s in self.broker.split(",")]
+
+    def kafka_client_kwargs(self) -> dict[str, Any]:
+        """Connection arguments shared by every aiokafka client newsflow makes."""
+        kw: dict[str, Any] = {"bootstrap_servers": self.bootstrap_servers, "security_protocol": self.security_protocol}
+        if self.security_protocol.startswith("SASL"):
+            kw.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password,
+            )
+        if self.security_protocol.endswith("SSL"):
+            from aiokafka.helpers import create_ssl_context
+
+            kw["ssl_context"] = create_ssl_context(cafile=str(self.ssl_cafile) if self.ssl_cafile else None)
+        return kw
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into one readable ``ConfigError``."""
+    if config_file is not None:
+        if not Path(config_file).is_file():
+            raise ConfigError(f"config file {config_file} does not exist")
+        os.environ["NEWSFLOW_CONFIG"] = str(config_file)
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None

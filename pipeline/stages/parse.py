@@ -1,0 +1,342 @@
+"""Parse stage: a raw input (plain text, HTML page or JSON object) -> a structured ``Article``.
+
+Pure and synchronous. Anything that is not a usable article raises ``RejectedInput`` with a one-line
+reason; the caller routes it to ``news.dlq``.
+
+Plain text is read in the layout scrapers deliver (see ``samples/``)::
+
+    Eastern Europe Politics USA World          <- category line (optional)
+    <title>                                    <- the title, often twice
+    <title>
+    Source: Reuters                            <- optional
+      • PublishedFebruary 14, 2025             <- optional, bullet and label glued to the date
+    <body paragraphs, separated by blank lines>
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import warnings
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from dateutil import parser as dateparser
+
+from pipeline.errors import RejectedInput
+from schemas import Article, RawArticle
+
+STAGE = "parse"
+VERSION = "1"
+
+#: multi-word section names kept together when a category line has no separators
+MULTIWORD_SECTIONS = (
+    "Eastern Europe", "Western Europe", "Central Europe", "Northern Europe", "Southern Europe",
+    "Middle East", "North America", "South America", "Latin America", "Central America", "East Asia",
+    "South Asia", "Southeast Asia", "Central Asia", "Asia Pacific", "Sub-Saharan Africa", "North Africa",
+    "West Africa", "East Africa", "Southern Africa", "United States", "United Kingdom", "New Zealand",
+    "Climate Change", "Human Rights", "Real Estate", "Personal Finance", "Breaking News", "Top Stories",
+    "Science & Technology", "Arts & Culture", "Health & Science",
+)
+_SECTION_RE = re.compile(
+    "|".join(re.escape(s) for s in sorted(MULTIWORD_SECTIONS, key=len, reverse=True)) + r"|\S+"
+)
+_SOURCE_RE = re.compile(r"^\s*(?:source|by|from)\s*:\s*(?P<v>.+?)\s*$", re.I)
+_PUBLISHED_RE = re.compile(
+    r"^\W*(?:published|posted|updated|date)(?:\s*(?:on|at))?\s*:?\s*(?P<v>.*\d.*?)\s*$", re.I
+)
+_BULLETS = "•·‣◦▪●*-–—"
+_CATEGORY_SPLIT_RE = re.compile(r"\s*[|/>,;·•»]\s*")
+
+
+def article_id(origin: str, payload: bytes) -> str:
+    """Deterministic id: the same input from the same origin always gets the same id (replays too)."""
+    h = hashlib.sha256(origin.encode("utf-8", "surrogatepass"))
+    h.update(b"\0")
+    h.update(payload)
+    return h.hexdigest()[:32]
+
+
+def parse(raw: RawArticle, *, max_bytes: int = 2_000_000) -> Article:
+    data = _check_payload(raw, max_bytes)
+    text = data.decode("utf-8").lstrip("\ufeff")
+    fmt = _sniff(text, raw.media_type)
+    if fmt == "json":
+        fields = _parse_json(text, raw.origin)
+    elif fmt == "html":
+        fields = _parse_html(text, raw.origin)
+    else:
+        fields = parse_text(text)
+    title = _clean_line(fields.get("title") or "")
+    body = _clean_body(fields.get("body") or "")
+    if not title and not body:
+        raise RejectedInput(STAGE, raw.origin, f"no article text found in the {fmt} input")
+    return Article(
+        id=article_id(raw.origin, data),
+        origin=raw.origin,
+        received_at=raw.received_at,
+        raw_format=fmt,
+        url=fields.get("url") or None,
+        source=fields.get("source") or None,
+        title=title,
+        body=body,
+        source_categories=fields.get("categories") or [],
+        published_at=fields.get("published_at"),
+        authors=fields.get("authors") or [],
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# payload checks
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_payload(raw: RawArticle, max_bytes: int) -> bytes:
+    try:
+        data = raw.payload_bytes()
+    except ValueError:
+        raise RejectedInput(STAGE, raw.origin, "payload is not valid base64") from None
+    if len(data) > max_bytes:
+        raise RejectedInput(STAGE, raw.origin, f"payload of {len(data):,} bytes is over the limit of {max_bytes:,}")
+    if not data.strip():
+        raise RejectedInput(STAGE, raw.origin, "empty input")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        kind = "binary data" if _looks_binary(data) else "invalid UTF-8"
+        raise RejectedInput(STAGE, raw.origin, f"{kind} (undecodable byte at offset {exc.start})") from None
+    if "\x00" in text or _control_ratio(text) > 0.05:
+        raise RejectedInput(STAGE, raw.origin, "binary data (control characters), not text")
+    return data
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:4096]
+    return b"\x00" in head or sum(b < 9 or 13 < b < 32 for b in head) > len(head) * 0.05
+
+
+def _control_ratio(text: str) -> float:
+    head = text[:4096]
+    bad = sum(1 for c in head if unicodedata.category(c) == "Cc" and c not in "\t\n\r\f")
+    return bad / max(1, len(head))
+
+
+def _sniff(text: str, media_type: str | None) -> str:
+    mt = (media_type or "").lower()
+    if "json" in mt:
+        return "json"
+    if "html" in mt or "xml" in mt:
+        return "html"
+    if mt.startswith("text/plain"):
+        return "text"
+    head = text.lstrip()[:512].lower()
+    if head.startswith(("{", "[")):
+        return "json"
+    if head.startswith(("<!doctype html", "<html", "<?xml")) or (
+        head.startswith("<") and re.search(r"<(html|head|body|article|p|div|h1|title)\b", text[:4096], re.I)
+    ):
+        return "html"
+    return "text"
+
+
+# --------------------------------------------------------------------------------------------------
+# JSON
+# --------------------------------------------------------------------------------------------------
+
+_JSON_KEYS = {
+    "title": ("title", "headline", "name"),
+    "body": ("body", "text", "content", "articleBody", "description", "summary"),
+    "url": ("url", "link", "canonical_url"),
+    "source": ("source", "publisher", "site", "outlet"),
+    "published": ("published", "published_at", "publishedAt", "date", "datePublished", "pubDate"),
+    "categories": ("categories", "category", "section", "sections", "tags"),
+    "authors": ("authors", "author", "byline"),
+}
+
+
+def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for k in keys:
+        if obj.get(k) not in (None, "", []):
+            return obj[k]
+    return None
+
+
+def _as_text(value: Any, origin: str, field: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):  # {"name": "Reuters"} style
+        value = value.get("name") or value.get("title") or value.get("text") or ""
+    if isinstance(value, list):
+        value = "\n\n".join(_as_text(v, origin, field) for v in value)
+    if not isinstance(value, (str, int, float)):
+        raise RejectedInput(STAGE, origin, f"JSON field {field!r} is not text")
+    return str(value)
+
+
+def _as_list(value: Any, origin: str, field: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [s for s in (p.strip() for p in _CATEGORY_SPLIT_RE.split(value)) if s]
+    if isinstance(value, list):
+        return [t for v in value if (t := _as_text(v, origin, field).strip())]
+    return [_as_text(value, origin, field)]
+
+
+def _parse_json(text: str, origin: str) -> dict[str, Any]:
+    try:
+        obj = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise RejectedInput(STAGE, origin, f"invalid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise RejectedInput(STAGE, origin, f"expected a JSON object, got {type(obj).__name__}")
+    fields: dict[str, Any] = {
+        "title": _as_text(_first(obj, _JSON_KEYS["title"]), origin, "title"),
+        "body": _as_text(_first(obj, _JSON_KEYS["body"]), origin, "body"),
+        "url": _as_text(_first(obj, _JSON_KEYS["url"]), origin, "url").strip() or None,
+        "source": _as_text(_first(obj, _JSON_KEYS["source"]), origin, "source").strip() or None,
+        "categories": _as_list(_first(obj, _JSON_KEYS["categories"]), origin, "categories"),
+        "authors": _as_list(_first(obj, _JSON_KEYS["authors"]), origin, "authors"),
+    }
+    published = _first(obj, _JSON_KEYS["published"])
+    fields["published_at"] = parse_date(str(published)) if published is not None else None
+    if fields["body"] and "<" in fields["body"] and re.search(r"</?(p|div|br|span|a)\b", fields["body"], re.I):
+        fields["body"] = html_to_text(fields["body"])
+    return fields
+
+
+# --------------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------------
+
+
+def html_to_text(html: str) -> str:
+    from lxml import html as lxml_html
+
+    try:
+        tree = lxml_html.fromstring(html)
+    except Exception:  # noqa: BLE001 - lxml raises several unrelated types on garbage
+        return re.sub(r"<[^>]+>", " ", html)
+    blocks = [" ".join(el.text_content().split()) for el in tree.iter("p", "h2", "h3", "li", "blockquote")]
+    blocks = [b for b in blocks if b]
+    return "\n\n".join(blocks) if blocks else " ".join(tree.text_content().split())
+
+
+def _parse_html(text: str, origin: str) -> dict[str, Any]:
+    import trafilatura
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            doc = trafilatura.bare_extraction(
+                text, with_metadata=True, include_comments=False, include_tables=False
+            )
+        except (ValueError, RecursionError) as exc:
+            raise RejectedInput(STAGE, origin, f"unreadable HTML: {exc}") from None
+    if doc is None:
+        raise RejectedInput(STAGE, origin, "HTML page has no readable main text")
+    title = (doc.title or "").strip()
+    lines = [ln.strip() for ln in (doc.text or "").splitlines() if ln.strip()]
+    if lines and title and lines[0] == title:
+        lines = lines[1:]
+    return {
+        "title": title,
+        "body": "\n\n".join(lines),
+        "url": doc.url or None,
+        "source": doc.sitename or None,
+        "categories": [c for c in (doc.categories or []) if c],
+        "authors": [a.strip() for a in (doc.author or "").split(";") if a.strip()],
+        "published_at": parse_date(doc.date) if doc.date else None,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# plain text (scraper layout)
+# --------------------------------------------------------------------------------------------------
+
+
+def parse_date(value: str) -> datetime | None:
+    """Parse a published date; naive dates are taken as UTC. ``None`` when it is not a date."""
+    value = value.strip().lstrip(_BULLETS).strip()
+    value = re.sub(r"^(?:published|posted|updated)\s*:?\s*", "", value, flags=re.I)
+    if not value or len(value) > 80:
+        return None
+    try:
+        dt = dateparser.parse(value, fuzzy=True, default=datetime(2000, 1, 1))
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt
+
+
+def split_categories(line: str) -> list[str]:
+    line = line.strip()
+    if _CATEGORY_SPLIT_RE.search(line):
+        return [p for p in (s.strip() for s in _CATEGORY_SPLIT_RE.split(line)) if p]
+    return _SECTION_RE.findall(line)
+
+
+def parse_text(text: str) -> dict[str, Any]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    nonempty = [(i, ln.strip()) for i, ln in enumerate(lines) if ln.strip()]
+    if not nonempty:
+        return {"title": "", "body": ""}
+    source: str | None = None
+    published = None
+    header_end = None  # index in `lines` of the last header line
+    header: list[str] = []
+    # The header is at most the first eight non-empty lines, ended by the Source:/Published lines.
+    for k, (i, ln) in enumerate(nonempty[:8]):
+        if m := _SOURCE_RE.match(ln):
+            source = m.group("v")
+            header_end = i
+            continue
+        stripped = ln.lstrip(_BULLETS).strip()
+        if (m := _PUBLISHED_RE.match(stripped)) and (d := parse_date(m.group("v"))):
+            published = d
+            header_end = i
+            continue
+        if header_end is not None:
+            break
+        header.append(ln)
+    if header_end is None:
+        # No metadata lines: the first line is the title when it reads like one.
+        first_i, first = nonempty[0]
+        if len(first) <= 250 and not first.endswith((".", "?", "!", "\u201d", '"')) or len(nonempty) == 1:
+            title, body_start, cats = first, first_i + 1, []
+        else:
+            title, body_start, cats = "", 0, []
+    else:
+        body_start = header_end + 1
+        # Collapse the repeated title; what stands before the title is the category line.
+        dedup: list[str] = []
+        for ln in header:
+            if not dedup or dedup[-1] != ln:
+                dedup.append(ln)
+        repeated = [ln for ln in dedup if header.count(ln) > 1]
+        if repeated:
+            title = repeated[0]
+            before = dedup[: dedup.index(title)]
+        elif dedup:
+            title = dedup[-1]
+            before = dedup[:-1]
+        else:
+            title, before = "", []
+        cats = [c for ln in before for c in split_categories(ln)]
+    body = "\n".join(lines[body_start:])
+    return {"title": title, "body": body, "source": source, "published_at": published, "categories": cats}
+
+
+def _clean_line(s: str) -> str:
+    return " ".join(s.split())
+
+
+def _clean_body(s: str) -> str:
+    s = s.replace("\r\n", "\n").replace("\r", "\n")
+    s = "\n".join(ln.rstrip() for ln in s.split("\n"))
+    s = re.sub(r"\n{3,}", "\n\n", s)
+    return s.strip()

@@ -1,0 +1,241 @@
+"""Pydantic models of the records on every newsflow topic."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# news.raw
+# --------------------------------------------------------------------------------------------------
+
+
+class RawArticle(_Record):
+    """An input exactly as it was received, before any parsing.
+
+    ``payload`` keeps the received bytes untouched: as text when they are valid UTF-8, otherwise
+    base64 (``payload_encoding="base64"``), so a better parser can be replayed over them later.
+    Producers that cannot build this envelope may also write bare text, HTML or JSON to
+    ``news.raw``; the parse stage then wraps it, with the topic/partition/offset as origin.
+    """
+
+    schema_version: int = SCHEMA_VERSION
+    kind: Literal["newsflow.raw"] = "newsflow.raw"
+    origin: str = Field(description="Where the input came from: file path, URL, stdin#N, or topic/partition@offset.")
+    received_at: datetime = Field(default_factory=utcnow)
+    media_type: str | None = Field(
+        default=None, description="Hint: text/plain, text/html or application/json; None means sniff."
+    )
+    payload: str
+    payload_encoding: Literal["utf-8", "base64"] = "utf-8"
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, origin: str, media_type: str | None = None, received_at: datetime | None = None
+    ) -> "RawArticle":
+        try:
+            text, enc = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, enc = base64.b64encode(data).decode("ascii"), "base64"
+        return cls(
+            origin=origin,
+            media_type=media_type,
+            payload=text,
+            payload_encoding=enc,
+            received_at=received_at or utcnow(),
+        )
+
+    def payload_bytes(self) -> bytes:
+        if self.payload_encoding == "base64":
+            return base64.b64decode(self.payload)
+        return self.payload.encode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------------
+# Parts of an article
+# --------------------------------------------------------------------------------------------------
+
+
+class Correction(_Record):
+    """One change made by the normalize stage, with offsets into the normalized body (or title)."""
+
+    original: str
+    corrected: str
+    start: int = Field(description="Start offset of `corrected` in the normalized field.")
+    end: int = Field(description="End offset (exclusive) of `corrected` in the normalized field.")
+    kind: str = Field(default="spelling", description="spelling, linebreak, hyphenation, glued, mojibake, symbol")
+    field: Literal["title", "body"] = "body"
+
+
+class Mention(_Record):
+    text: str
+    start: int
+    end: int
+    field: Literal["title", "body"] = "body"
+
+
+class Entity(_Record):
+    """A canonical entity of the article: all its mentions, ranked by salience.
+
+    ``text``/``start``/``end`` are the first mention in the body (or the title when the entity occurs
+    only there, with ``field="title"``).
+    """
+
+    text: str
+    label: str = Field(description="OntoNotes label: PERSON, ORG, GPE, LOC, NORP, FAC, EVENT, DATE, ...")
+    start: int
+    end: int
+    field: Literal["title", "body"] = "body"
+    canonical: str | None = None
+    count: int = 1
+    salience: float = 0.0
+    country_code: str | None = Field(default=None, description="ISO 3166-1 alpha-2 where the entity is a place")
+    mentions: list[Mention] = Field(default_factory=list)
+
+
+class Category(_Record):
+    label: str
+    score: float
+    scheme: str = "iptc-mediatopic"
+
+
+class Sentiment(_Record):
+    score: float = Field(ge=-1.0, le=1.0)
+    label: Literal["negative", "neutral", "positive"]
+
+
+class EntitySentiment(_Record):
+    entity: str
+    score: float
+    label: Literal["negative", "neutral", "positive"]
+
+
+class Place(_Record):
+    name: str
+    country_code: str | None = None
+    count: int = 1
+
+
+class Quote(_Record):
+    text: str
+    start: int
+    end: int
+    speaker: str | None = None
+    speaker_text: str | None = None
+
+
+class EnrichmentError(_Record):
+    enricher: str
+    error: str
+
+
+# --------------------------------------------------------------------------------------------------
+# news.parsed, news.unique, news.normalized, news.tagged: the article as it moves through the stages
+# --------------------------------------------------------------------------------------------------
+
+
+class Article(_Record):
+    """An article between stages. Every stage fills more fields; none removes any."""
+
+    schema_version: int = SCHEMA_VERSION
+    id: str = Field(description="Deterministic: sha256 of origin and raw payload, first 32 hex digits.")
+    origin: str
+    received_at: datetime
+    raw_format: Literal["text", "html", "json"]
+    url: str | None = None
+    source: str | None = None
+    title: str = ""
+    body: str = ""
+    source_categories: list[str] = Field(default_factory=list)
+    published_at: datetime | None = None
+    authors: list[str] = Field(default_factory=list)
+    # dedup
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    cluster_id: str | None = None
+    # normalize
+    corrections: list[Correction] = Field(default_factory=list)
+    # tag
+    entities: list[Entity] = Field(default_factory=list)
+    # enrich
+    language: str | None = None
+    language_confidence: float | None = None
+    keywords: list[str] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
+    word_count: int = 0
+    reading_time_s: int = 0
+    sentiment: Sentiment | None = None
+    entity_sentiment: list[EntitySentiment] = Field(default_factory=list)
+    places: list[Place] = Field(default_factory=list)
+    primary_country: str | None = None
+    quotes: list[Quote] = Field(default_factory=list)
+    summary: list[str] = Field(default_factory=list)
+    enrichment_errors: list[EnrichmentError] = Field(default_factory=list)
+    skipped: dict[str, str] = Field(default_factory=dict, description="stage or enricher -> why it did not apply")
+    # bookkeeping
+    timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds spent in each stage.")
+    pipeline_version: str = ""
+    stage_versions: dict[str, str] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------------
+# news.enriched, news.duplicates, news.dlq
+# --------------------------------------------------------------------------------------------------
+
+
+class EnrichedArticle(Article):
+    """The output contract on ``news.enriched``: a clean, structured, de-duplicated article."""
+
+
+class DuplicateArticle(Article):
+    """An article recognized as a copy of one seen before; it never reaches ``news.enriched``."""
+
+    duplicate_of: str
+    duplicate_kind: Literal["exact", "url", "near"] = "exact"
+    reason: str = ""
+
+
+class DeadLetter(_Record):
+    """An input that could not be processed, with the stage and the reason. Nothing is dropped."""
+
+    schema_version: int = SCHEMA_VERSION
+    kind: Literal["newsflow.dlq"] = "newsflow.dlq"
+    stage: str
+    reason: str
+    error_type: str = ""
+    origin: str
+    article_id: str | None = None
+    failed_at: datetime = Field(default_factory=utcnow)
+    received_at: datetime | None = None
+    source_topic: str | None = None
+    source_partition: int | None = None
+    source_offset: int | None = None
+    payload: str = Field(default="", description="The input of the failing stage, as received.")
+    payload_encoding: Literal["utf-8", "base64"] = "utf-8"
+    payload_truncated: bool = False
+
+
+TOPIC_RECORDS: dict[str, type[BaseModel]] = {
+    "news.raw": RawArticle,
+    "news.parsed": Article,
+    "news.unique": Article,
+    "news.normalized": Article,
+    "news.tagged": Article,
+    "news.enriched": EnrichedArticle,
+    "news.duplicates": DuplicateArticle,
+    "news.dlq": DeadLetter,
+}

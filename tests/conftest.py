@@ -1,0 +1,128 @@
+"""Shared fixtures. Integration fixtures start a real broker (the bundled Tansu) and real worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterable
+
+import pytest
+
+from pipeline import topics
+from pipeline.broker import EmbeddedBroker
+from pipeline.settings import Settings
+
+DATA = Path(__file__).parent / "data"
+SEED = DATA / "seed-article.txt"
+
+#: short group timeouts: the embedded broker otherwise holds the first join for a full session timeout
+FAST_GROUP = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0}
+
+
+@pytest.fixture(scope="session")
+def seed_bytes() -> bytes:
+    return SEED.read_bytes()
+
+
+@pytest.fixture
+def broker(tmp_path) -> Iterable[EmbeddedBroker]:
+    """A fresh broker per test: Tansu starts in milliseconds, and no test sees another's records."""
+    log = tmp_path / "broker.log"
+    with EmbeddedBroker(log_path=log) as b:
+        yield b
+
+
+class WorkerProcess:
+    """A real ``newsflow worker`` process; kill it, restart it, read its log."""
+
+    def __init__(self, broker: str, workdir: Path, app_id: str, partitions: int = 2, extra_env: dict | None = None,
+                 stages: str | None = None):
+        self.broker, self.workdir, self.app_id = broker, workdir, app_id
+        self.partitions = partitions
+        self.extra_env = extra_env or {}
+        self.stages = stages
+        self.proc: subprocess.Popen | None = None
+        self.log_path = workdir / f"worker-{app_id}.log"
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env.update({
+            "NEWSFLOW_BROKER": self.broker,
+            "NEWSFLOW_APP_ID": self.app_id,
+            "NEWSFLOW_PARTITIONS": str(self.partitions),
+            "NEWSFLOW_DATA_DIR": str(self.workdir / "data"),
+            "NEWSFLOW_LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.update({f"NEWSFLOW_{k.upper()}": str(v) for k, v in FAST_GROUP.items()})
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> "WorkerProcess":
+        cmd = [sys.executable, "-m", "pipeline", "worker"] + (["--stages", self.stages] if self.stages else [])
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=self.workdir)
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, kill: bool = False) -> None:
+        if not self.alive():
+            return
+        if kill:
+            self.proc.kill()
+        else:
+            self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def make_worker(broker, tmp_path):
+    made: list[WorkerProcess] = []
+
+    def make(app_id: str, **kw) -> WorkerProcess:
+        w = WorkerProcess(broker.address, tmp_path, app_id, **kw)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.stop()
+
+
+def settings_for(broker: EmbeddedBroker, app_id: str = "newsflow", **kw) -> Settings:
+    return Settings(broker=broker.address, app_id=app_id, partitions=kw.pop("partitions", 2), **FAST_GROUP, **kw)
+
+
+async def collect(settings: Settings, wanted: int, timeout: float = 120.0,
+                  topic_names: tuple[str, ...] = topics.TERMINAL) -> dict[str, list[bytes]]:
+    """Read the terminal topics from the beginning until ``wanted`` records arrived (or time runs out)."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(*topic_names, bootstrap_servers=settings.bootstrap_servers,
+                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
+                                max_partition_fetch_bytes=16 * 1024 * 1024)
+    await consumer.start()
+    got: dict[str, list[bytes]] = {t: [] for t in topic_names}
+    deadline = time.monotonic() + timeout
+    try:
+        while sum(len(v) for v in got.values()) < wanted and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, msgs in batch.items():
+                got[tp.topic].extend(m.value for m in msgs)
+    finally:
+        await consumer.stop()
+    return got

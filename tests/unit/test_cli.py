@@ -1,0 +1,62 @@
+"""The CLI as a user runs it: real processes, no broker."""
+
+import subprocess
+import sys
+
+import orjson
+
+from tests.conftest import SEED
+
+
+def newsflow(*args, input: bytes | None = None, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, input=input, cwd=cwd,
+                          timeout=300)
+
+
+def test_process_prints_one_line_per_input_and_reports_rejects(tmp_path):
+    (tmp_path / "copy.txt").write_bytes(SEED.read_bytes())
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "bad.json").write_bytes(b'{"title": ')
+    (tmp_path / "latin1.txt").write_bytes(b"Caf\xe9 news\n\nsome body text")
+    r = newsflow("process", str(SEED), str(tmp_path / "copy.txt"), str(tmp_path / "empty.txt"),
+                 str(tmp_path / "bad.json"), str(tmp_path / "latin1.txt"), str(tmp_path / "missing.txt"))
+    assert r.returncode == 1
+    lines = [orjson.loads(ln) for ln in r.stdout.splitlines()]
+    assert len(lines) == 2
+    first, dup = lines
+    assert first["duplicate_of"] is None and first["source"] == "Reuters"
+    assert first["published_at"].startswith("2025-02-14")
+    for field in ("id", "schema_version", "origin", "url", "title", "body", "categories", "language", "corrections",
+                  "entities", "keywords", "word_count", "timings", "duplicate_of", "source_categories"):
+        assert field in first
+    assert dup["duplicate_of"] == first["id"]
+    err = r.stderr.decode()
+    assert "Traceback" not in err
+    for name, reason in (("empty.txt", "empty input"), ("bad.json", "invalid JSON"), ("latin1.txt", "invalid UTF-8"),
+                         ("missing.txt", "no such file")):
+        assert name in err and reason in err, err
+
+
+def test_process_stdin_and_oversize(tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * 1000)
+    r = newsflow("process", "-", str(big), input=b"Headline here\n\nA body about the economy and markets.",
+                 cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    env_limited = subprocess.run([sys.executable, "-m", "pipeline", "process", str(big)], capture_output=True,
+                                 env={**__import__("os").environ, "NEWSFLOW_MAX_PAYLOAD_BYTES": "1000"}, timeout=120)
+    assert env_limited.returncode == 1
+    assert b"over the limit" in env_limited.stderr and b"Traceback" not in env_limited.stderr
+
+
+def test_bad_settings_are_one_line():
+    r = subprocess.run([sys.executable, "-m", "pipeline", "--broker", "nonsense", "tail"], capture_output=True,
+                       timeout=60)
+    assert r.returncode == 2
+    assert b"not host:port" in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_every_command_has_help():
+    for cmd in ("run", "worker", "ingest", "tail", "process", "schemas"):
+        r = newsflow(cmd, "--help")
+        assert r.returncode == 0 and b"Usage" in r.stdout

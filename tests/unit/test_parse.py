@@ -1,0 +1,100 @@
+from datetime import datetime, timezone
+
+import orjson
+import pytest
+
+from pipeline.errors import RejectedInput
+from pipeline.stages.parse import article_id, parse, split_categories
+from schemas import RawArticle
+
+
+def raw(data: bytes | str, origin: str = "test", media_type: str | None = None) -> RawArticle:
+    if isinstance(data, str):
+        data = data.encode()
+    return RawArticle.from_bytes(data, origin, media_type)
+
+
+def test_seed_parses_exactly(seed_bytes):
+    a = parse(raw(seed_bytes, "seed.txt"))
+    assert a.title == ("US Initiative Sparks Hope for Ukraine Peace Talks as Europe Hopes to Take Subsutantial "
+                       "Role in Initiative")
+    assert a.source == "Reuters"
+    assert a.published_at == datetime(2025, 2, 14, tzinfo=timezone.utc)
+    assert a.source_categories == ["Eastern Europe", "Politics", "USA", "World"]
+    assert a.raw_format == "text"
+    assert a.body.startswith("A flurry of diplomatic activity has erupted")
+    assert a.body.endswith("since the conflict’s inception.")
+    assert "Source:" not in a.body and "Published" not in a.body and a.title not in a.body
+    paragraphs = a.body.split("\n\n")
+    assert len(paragraphs) == 10
+    assert paragraphs[8].endswith("influential pow") and paragraphs[9].startswith("ers, and China")
+
+
+def test_id_is_deterministic_and_depends_on_origin(seed_bytes):
+    a1 = parse(raw(seed_bytes, "a.txt"))
+    a2 = parse(raw(seed_bytes, "a.txt"))
+    b = parse(raw(seed_bytes, "b.txt"))
+    assert a1.id == a2.id == article_id("a.txt", seed_bytes)
+    assert a1.id != b.id and len(a1.id) == 32
+
+
+def test_json_article():
+    payload = orjson.dumps({
+        "title": "Rates held", "body": "The central bank kept rates unchanged.\n\nMarkets rose.",
+        "url": "https://x.example/a", "source": {"name": "Wire"}, "published": "2025-03-01T10:00:00+01:00",
+        "categories": "Business | Markets",
+    })
+    a = parse(raw(payload))
+    assert a.raw_format == "json" and a.title == "Rates held" and a.source == "Wire"
+    assert a.published_at.isoformat() == "2025-03-01T10:00:00+01:00"
+    assert a.source_categories == ["Business", "Markets"]
+    assert a.body.split("\n\n") == ["The central bank kept rates unchanged.", "Markets rose."]
+
+
+def test_html_article():
+    html = """<html><head><title>Storm hits coast | Site</title><meta property="og:site_name" content="Coast News">
+    </head><body><nav>Home | World</nav><article><h1>Storm hits coast</h1>
+    <p>A powerful storm made landfall on Tuesday, cutting power to thousands of homes along the coast.</p>
+    <p>Emergency services said roads were closed and residents should stay indoors until the wind drops.</p>
+    </article><footer>Copyright 2025</footer></body></html>"""
+    a = parse(raw(html))
+    assert a.raw_format == "html"
+    assert a.title.startswith("Storm hits coast")
+    assert a.source == "Coast News"
+    assert "made landfall on Tuesday" in a.body and "Copyright" not in a.body and "Home | World" not in a.body
+
+
+def test_plain_text_without_header():
+    a = parse(raw("Short headline\n\nFirst paragraph of the story.\n\nSecond paragraph."))
+    assert a.title == "Short headline"
+    assert a.body == "First paragraph of the story.\n\nSecond paragraph."
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty input"),
+        (b"   \n\n  ", "empty input"),
+        (b"\x00\x01\x02\x03binary\xff\xfe", "binary data"),
+        (b"caf\xe9 au lait is good", "invalid UTF-8"),
+        (b'{"title": "x", "body": ', "invalid JSON"),
+        (b"[1, 2, 3]", "expected a JSON object"),
+        (b'{"foo": "bar"}', "no article text"),
+        (b"[" * 5000 + b"]" * 5000, "JSON"),
+    ],
+)
+def test_bad_input_is_rejected_with_a_reason(data, reason):
+    with pytest.raises(RejectedInput) as exc:
+        parse(raw(data, "bad.bin"))
+    assert reason in exc.value.reason
+    assert exc.value.stage == "parse" and exc.value.origin == "bad.bin"
+
+
+def test_payload_over_the_limit():
+    with pytest.raises(RejectedInput, match="over the limit"):
+        parse(raw("x" * 101), max_bytes=100)
+
+
+def test_split_categories():
+    assert split_categories("Eastern Europe Politics USA World") == ["Eastern Europe", "Politics", "USA", "World"]
+    assert split_categories("World / Middle East / Politics") == ["World", "Middle East", "Politics"]
