@@ -242,15 +242,15 @@ def run(
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    if not settings.broker:
-        embedded = EmbeddedBroker(log_path=data_dir / "broker.log").start()
-        settings = state.settings(broker=embedded.address, **EMBEDDED_TIMEOUTS)
-        env.update({f"NEWSFLOW_{k.upper()}": str(v) for k, v in EMBEDDED_TIMEOUTS.items()})
-        err.print(f"[dim]embedded broker (Tansu, memory-only) on {embedded.address}[/]")
-    env["NEWSFLOW_BROKER"] = settings.broker
     items = list(read_inputs(paths or [str(sample_dir())], max_bytes=settings.max_payload_bytes))
     worker_proc = None
     try:
+        if not settings.broker:
+            embedded = EmbeddedBroker(log_path=data_dir / "broker.log").start()
+            settings = state.settings(broker=embedded.address, **EMBEDDED_TIMEOUTS)
+            env.update({f"NEWSFLOW_{k.upper()}": str(v) for k, v in EMBEDDED_TIMEOUTS.items()})
+            err.print(f"[dim]embedded broker (Tansu, memory-only) on {embedded.address}[/]")
+        env["NEWSFLOW_BROKER"] = settings.broker
         asyncio.run(_ensure(settings))
         log = open(data_dir / "worker.log", "ab")
         cmd = [sys.executable, "-m", "pipeline"] + (["--config", str(state.config)] if state.config else []) + ["worker"]
