@@ -89,7 +89,18 @@ def register_agents(app: faust.App, settings: Settings) -> None:
         "dedup-index", default=None, partitions=parts[topics.PARSED],
         schema=faust.Schema(key_serializer="json", value_serializer="json"), help="dedup fingerprint -> first copy",
     )
-    pipe = Pipeline(settings, index=index)
+    from pipeline.dedup_index import TableDedupIndex
+
+    dedup_index = TableDedupIndex(index, window_s=settings.dedup_window_days * 86400.0,
+                                  sweep_interval_s=settings.dedup_sweep_interval_s)
+
+    @index.on_recover
+    async def _dedup_index_recovered() -> None:
+        # the table was (re)filled from its changelog: rebuild the LSH buckets from it on next use
+        log.info("dedup index: table recovered from its changelog (%d keys)", len(index))
+        dedup_index.invalidate()
+
+    pipe = Pipeline(settings, index=dedup_index)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-cpu")
     app.newsflow_pipeline = pipe  # type: ignore[attr-defined]
 
@@ -141,6 +152,11 @@ def register_agents(app: faust.App, settings: Settings) -> None:
                     continue
                 out_t = dup_t if res.is_duplicate else unique_t
                 await out_t.send(key=art.id.encode(), value=encode(res.article))
+                if dedup_index.sweep_due():  # table deletes must happen inside stream iteration
+                    try:
+                        dedup_index.sweep()
+                    except Exception:  # noqa: BLE001 - expiry failing must not stop the stage
+                        log.exception("dedup index: sweep failed")
 
     if "normalize" in settings.stages:
         @app.agent(unique_t, name="newsflow.normalize")

@@ -362,6 +362,38 @@ def schemas_export(
         err.print(f"wrote {path}")
 
 
+# --------------------------------------------------------------------------------------------------
+# issue #3: eval dedup
+# --------------------------------------------------------------------------------------------------
+
+_DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+
+
+@eval_app.command("dedup")
+def eval_dedup(
+    data: Path = typer.Option(_DEFAULT_EVAL_DIR, "--data", help="Directory with conll2003-{train,valid,test}.txt "
+                              "(default ../shared/eval beside the checkout)."),
+    splits: str = typer.Option("valid,test", "--splits", help="CoNLL files to build the set from (train was used to tune)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Near-duplicate threshold (default: settings)."),
+    memory_articles: int = typer.Option(20_000, "--memory-articles", help="Index size for the memory measurement."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Precision and recall of dedup on CoNLL-2003 articles with syndicated copies; speed and memory."""
+    import json
+
+    from pipeline.evaluation.dedup import evaluate
+
+    settings = state.settings()
+    res = evaluate(data, tuple(s.strip() for s in splits.split(",") if s.strip()),
+                   threshold=threshold if threshold is not None else settings.near_duplicate_threshold,
+                   cluster_threshold=settings.cluster_threshold, memory_articles=memory_articles)
+    if as_json:
+        print(json.dumps(res))
+        return
+    for k, v in res.items():
+        out.print(f"{k:32} {v}", markup=False, highlight=False)
+
+
 def entrypoint() -> None:
     try:
         app()
