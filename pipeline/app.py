@@ -60,6 +60,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_request_timeout=max(settings.session_timeout_s + 5, 40.0),
         producer_max_request_size=max_message_bytes(settings),
+        producer_max_batch_size=settings.producer_max_batch_bytes,
         consumer_max_fetch_size=max_message_bytes(settings) * 4,
         processing_guarantee=settings.processing_guarantee,
         web_enabled=settings.web_enabled,
@@ -97,7 +98,10 @@ def register_agents(app: faust.App, settings: Settings) -> None:
     @index.on_recover
     async def _dedup_index_recovered() -> None:
         # the table was (re)filled from its changelog: rebuild the LSH buckets from it on next use
-        log.info("dedup index: table recovered from its changelog (%d keys)", len(index))
+        kinds: dict[str, int] = {}
+        for key in list(index.keys()):
+            kinds[str(key)[:2]] = kinds.get(str(key)[:2], 0) + 1
+        log.info("dedup index: table recovered from its changelog (%d keys: %s)", len(index), kinds)
         dedup_index.invalidate()
 
     pipe = Pipeline(settings, index=dedup_index)
@@ -123,6 +127,8 @@ def register_agents(app: faust.App, settings: Settings) -> None:
 
     @app.task
     async def warm_up() -> None:
+        if not {"normalize", "tag", "enrich"} & set(settings.stages):
+            return  # a parse/dedup worker needs no models (loading them would only slow its start)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(executor, pipe.warm_up)
 

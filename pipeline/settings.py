@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=60.0, gt=0)
     rebalance_timeout_s: float = Field(default=60.0, gt=0)
     heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    producer_max_batch_bytes: int = Field(
+        default=16384, ge=1,
+        description="Producer batch size (Kafka's default). The embedded broker needs 1 (one record a batch): Tansu "
+                    "answers a partition's end offset as the last batch's first offset + 1, so a table recovering "
+                    "from its changelog would stop before the last records of a multi-record batch.",
+    )
 
     # --- worker --------------------------------------------------------------------------------
     stages: list[str] = Field(
