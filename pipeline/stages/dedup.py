@@ -44,19 +44,18 @@ TERM_PERM = 32
 TERM_BANDS = 16
 SEED = 1_996_0822
 
-#: a line that is boilerplate as a whole (bylines, sign-offs, agency and newsletter lines); tried on
-#: lines shorter than _BOILERPLATE_MAX_LINE only
+#: a line that is boilerplate as a whole (bylines, sign-offs, agency and newsletter lines, at most 200
+#: characters after the opening words)
 _BOILERPLATE_RE = re.compile(
-    r"\s*(?:\(?(?:reporting|writing|editing|additional reporting|compiled|edited|written) by\b|"
+    r"^[ \t]*(?:\(?(?:reporting|writing|editing|additional reporting|compiled|edited|written) by\b|"
     r"(?:click|sign up|subscribe|follow us|read more|related:|advertisement\b)|"
-    r"copyright\b|\(c\)\s|©|all rights reserved|"
-    r"--\s[^\n]*(?:newsroom|desk)\b|our standards:|"
+    r"copyright\b|©|all rights reserved|"
+    r"--\s[^\n]{0,80}(?:newsroom|desk)\b|our standards:|"
     r"this (?:story|article) (?:has been|was) (?:corrected|updated|refiled)|"
-    r"\((?:updates|adds|recasts|corrects)\b[^)]*\)\s*$)",
-    re.I,
+    r"\((?:updates|adds|recasts|corrects)\b[^)\n]*\)[ \t]*$)[^\n]{0,200}$",
+    re.I | re.M,
 )
-_BOILERPLATE_MAX_LINE = 200
-_NON_WORD_RE = re.compile(r"[\W_]+", re.UNICODE)
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _TRACKING_PARAMS = re.compile(r"^(?:utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|ref_src|cmpid|ocid|smid|igshid)$", re.I)
 _TERM_RE = re.compile(r"\b[A-Z][\w'’-]*\w|\b\d+(?:[-:.,/]\d+)*")
 _DATE_RE = re.compile(r"^\d{4}-\d\d-\d\d$|^\d{1,2}$")
@@ -76,9 +75,8 @@ _TERM_STOP = frozenset(
 def canonical_text(text: str) -> str:
     """NFKC, case-folded, boilerplate lines dropped, punctuation and whitespace folded."""
     text = unicodedata.normalize("NFKC", text)
-    text = "\n".join(line for line in text.split("\n")
-                     if len(line) > _BOILERPLATE_MAX_LINE or not _BOILERPLATE_RE.match(line))
-    return " ".join(_NON_WORD_RE.sub(" ", text.casefold()).split())
+    text = _BOILERPLATE_RE.sub(" ", text)
+    return " ".join(_WORD_RE.findall(text.casefold()))
 
 
 def canonical_url(url: str | None) -> str | None:
@@ -144,7 +142,7 @@ def shingles(canonical: str, k: int = SHINGLE_WORDS) -> set[str]:
 def key_terms(article: Article) -> set[str]:
     """Capitalised words and numbers of title and body (names, places, scores), minus common words."""
     text = unicodedata.normalize("NFKC", f"{article.title}\n{article.body}")
-    found = {t.casefold() for t in _TERM_RE.findall(text)}
+    found = {t.casefold() for t in set(_TERM_RE.findall(text))}
     return {t for t in found if t not in _TERM_STOP and not _DATE_RE.match(t)}
 
 
