@@ -178,3 +178,38 @@ def test_plain_dict_index_still_does_exact_copies():
     index: dict = {}
     dedup(art("a", "Storm hits the coast."), index)
     assert dedup(art("b", "storm hits the coast"), index).is_duplicate
+
+
+def test_eval_dedup_says_clearly_when_the_data_is_missing(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "pipeline", "eval", "dedup", "--data", str(tmp_path / "nowhere")],
+                       capture_output=True, timeout=120)
+    assert r.returncode == 2
+    text = b" ".join(r.stderr.split())
+    assert b"does not exist" in text and b"Traceback" not in text
+
+
+def test_eval_set_builds_labelled_copies_from_conll_text(tmp_path):
+    from pipeline.evaluation.conll import read_conll
+    from pipeline.evaluation.dedup import build_set
+
+    words = ("The central bank kept its main interest rate unchanged on Thursday and said inflation was "
+             "falling slowly while the economy grew at a steady pace in the second quarter .").split()
+    lines = ["-DOCSTART- -X- -X- O", ""]
+    for title in ("RATES HELD .", "RAIN FALLS ."):
+        lines += [f"{w} X X O" for w in title.split()] + [""]
+        for _ in range(4):
+            lines += [f"{w} X X O" for w in words] + [""]
+        lines += ["-DOCSTART- -X- -X- O", ""]
+    path = tmp_path / "conll2003-test.txt"
+    path.write_text("\n".join(lines))
+    docs = read_conll(path, "test")
+    assert len(docs) == 2 and docs[0].title == "RATES HELD." and len(docs[0].paragraphs) == 4
+    items = build_set(docs)
+    kinds = sorted(it.kind for it in items)
+    assert kinds.count("original") == 2 and kinds.count("exact") == 2 and kinds.count("near") == 4
+    index = MemoryDedupIndex()
+    results = {it.article.id: (it, dedup(it.article, index)) for it in items}
+    assert all(r.is_duplicate for it, r in results.values() if it.kind != "original")
