@@ -138,7 +138,8 @@ class Pipeline:
 
     def dedup(self, article: Article) -> dedup_stage.DedupResult:
         t0 = time.perf_counter()
-        res = run_stage("dedup", article.origin, article.id, lambda: dedup_stage.dedup(article, self.index, self.dedup_config))
+        res = run_stage("dedup", article.origin, article.id,
+                        lambda: dedup_stage.dedup(article, self.index, self.dedup_config))
         return dedup_stage.DedupResult(stamp(res.article, "dedup", t0), res.is_duplicate)
 
     def normalize(self, article: Article) -> Article:

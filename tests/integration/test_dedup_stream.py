@@ -28,6 +28,14 @@ async def produce(settings, payload: bytes, origin: str, partition: int) -> None
         await p.stop()
 
 
+async def wait_ready(worker, since: int, timeout: float = 40.0) -> None:
+    """Until the worker has joined its group and recovered its table (its log says so)."""
+    deadline = time.monotonic() + timeout
+    while "Worker ready" not in worker.log()[since:]:
+        assert worker.alive() and time.monotonic() < deadline, worker.log()[-3000:]
+        await asyncio.sleep(0.3)
+
+
 async def test_a_copy_on_another_partition_is_caught(broker, make_worker):
     settings = settings_for(broker, partitions=2)
     await ensure_topics(settings)
@@ -48,6 +56,7 @@ async def test_worker_restart_recovers_the_index_from_its_changelog(broker, make
     settings = settings_for(broker, partitions=2)
     await ensure_topics(settings)
     worker = make_worker("dd-restart", stages="parse,dedup").start()
+    await wait_ready(worker, 0)
     await produce(settings, ORIGINAL, "wire/original.txt", partition=0)
     got = await collect(settings, wanted=1, timeout=40, topic_names=(topics.UNIQUE,))
     assert len(got[topics.UNIQUE]) == 1, worker.log()[-3000:]
@@ -57,6 +66,7 @@ async def test_worker_restart_recovers_the_index_from_its_changelog(broker, make
     assert not worker.alive()
     log_before = len(worker.log())
     worker.start()
+    await wait_ready(worker, log_before)
     await produce(settings, COPY, "outlet/copy.txt", partition=1)
     # the same original again (a replay), to check the restarted worker still passes it as itself
     await produce(settings, ORIGINAL, "wire/original.txt", partition=1)
