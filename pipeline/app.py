@@ -60,6 +60,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_request_timeout=max(settings.session_timeout_s + 5, 40.0),
         producer_max_request_size=max_message_bytes(settings),
+        producer_max_batch_size=settings.producer_max_batch_bytes,
         consumer_max_fetch_size=max_message_bytes(settings) * 4,
         processing_guarantee=settings.processing_guarantee,
         web_enabled=settings.web_enabled,
@@ -89,7 +90,21 @@ def register_agents(app: faust.App, settings: Settings) -> None:
         "dedup-index", default=None, partitions=parts[topics.PARSED],
         schema=faust.Schema(key_serializer="json", value_serializer="json"), help="dedup fingerprint -> first copy",
     )
-    pipe = Pipeline(settings, index=index)
+    from pipeline.dedup_index import TableDedupIndex
+
+    dedup_index = TableDedupIndex(index, window_s=settings.dedup_window_days * 86400.0,
+                                  sweep_interval_s=settings.dedup_sweep_interval_s)
+
+    @index.on_recover
+    async def _dedup_index_recovered() -> None:
+        # the table was (re)filled from its changelog: rebuild the LSH buckets from it on next use
+        kinds: dict[str, int] = {}
+        for key in list(index.keys()):
+            kinds[str(key)[:2]] = kinds.get(str(key)[:2], 0) + 1
+        log.info("dedup index: table recovered from its changelog (%d keys: %s)", len(index), kinds)
+        dedup_index.invalidate()
+
+    pipe = Pipeline(settings, index=dedup_index)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-cpu")
     app.newsflow_pipeline = pipe  # type: ignore[attr-defined]
 
@@ -112,6 +127,8 @@ def register_agents(app: faust.App, settings: Settings) -> None:
 
     @app.task
     async def warm_up() -> None:
+        if not {"normalize", "tag", "enrich"} & set(settings.stages):
+            return  # a parse/dedup worker needs no models (loading them would only slow its start)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(executor, pipe.warm_up)
 
@@ -141,6 +158,11 @@ def register_agents(app: faust.App, settings: Settings) -> None:
                     continue
                 out_t = dup_t if res.is_duplicate else unique_t
                 await out_t.send(key=art.id.encode(), value=encode(res.article))
+                if dedup_index.sweep_due():  # table deletes must happen inside stream iteration
+                    try:
+                        dedup_index.sweep()
+                    except Exception:  # noqa: BLE001 - expiry failing must not stop the stage
+                        log.exception("dedup index: sweep failed")
 
     if "normalize" in settings.stages:
         @app.agent(unique_t, name="newsflow.normalize")

@@ -102,7 +102,16 @@ def dead_letter(
 class Pipeline:
     def __init__(self, settings: Settings | None = None, index: dedup_stage.DedupIndex | None = None):
         self.settings = settings or Settings()
-        self.index: Any = index if index is not None else {}
+        if index is None:
+            from pipeline.dedup_index import MemoryDedupIndex
+
+            index = MemoryDedupIndex(window_s=self.settings.dedup_window_days * 86400.0)
+        self.index: Any = index
+        self.dedup_config = dedup_stage.DedupConfig(
+            threshold=self.settings.near_duplicate_threshold,
+            cluster_threshold=self.settings.cluster_threshold,
+            window_s=self.settings.dedup_window_days * 86400.0,
+        )
         self._nlp = None
         self.custom_words = frozenset(w.lower() for w in self.settings.custom_words)
 
@@ -129,7 +138,8 @@ class Pipeline:
 
     def dedup(self, article: Article) -> dedup_stage.DedupResult:
         t0 = time.perf_counter()
-        res = run_stage("dedup", article.origin, article.id, lambda: dedup_stage.dedup(article, self.index))
+        res = run_stage("dedup", article.origin, article.id,
+                        lambda: dedup_stage.dedup(article, self.index, self.dedup_config))
         return dedup_stage.DedupResult(stamp(res.article, "dedup", t0), res.is_duplicate)
 
     def normalize(self, article: Article) -> Article:

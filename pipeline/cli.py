@@ -34,7 +34,9 @@ out = Console()
 err = Console(stderr=True)
 
 #: short group timeouts for the embedded broker: its first join otherwise waits a full session timeout
-EMBEDDED_TIMEOUTS = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0}
+#: and one record a producer batch: Tansu's end offsets count batches' first offsets (BROKER.md, README "Deduplication")
+EMBEDDED_TIMEOUTS = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0,
+                     "producer_max_batch_bytes": 1}
 
 
 class State:
@@ -360,6 +362,38 @@ def schemas_export(
         return
     for path in export(directory):
         err.print(f"wrote {path}")
+
+
+# --------------------------------------------------------------------------------------------------
+# issue #3: eval dedup
+# --------------------------------------------------------------------------------------------------
+
+_DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+
+
+@eval_app.command("dedup")
+def eval_dedup(
+    data: Path = typer.Option(_DEFAULT_EVAL_DIR, "--data", help="Directory with conll2003-{train,valid,test}.txt "
+                              "(default ../shared/eval beside the checkout)."),
+    splits: str = typer.Option("valid,test", "--splits", help="CoNLL files to build the set from (train was used to tune)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Near-duplicate threshold (default: settings)."),
+    memory_articles: int = typer.Option(20_000, "--memory-articles", help="Index size for the memory measurement."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Precision and recall of dedup on CoNLL-2003 articles with syndicated copies; speed and memory."""
+    import json
+
+    from pipeline.evaluation.dedup import evaluate
+
+    settings = state.settings()
+    res = evaluate(data, tuple(s.strip() for s in splits.split(",") if s.strip()),
+                   threshold=threshold if threshold is not None else settings.near_duplicate_threshold,
+                   cluster_threshold=settings.cluster_threshold, memory_articles=memory_articles)
+    if as_json:
+        print(json.dumps(res))
+        return
+    for k, v in res.items():
+        out.print(f"{k:32} {v}", markup=False, highlight=False)
 
 
 def entrypoint() -> None:

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=60.0, gt=0)
     rebalance_timeout_s: float = Field(default=60.0, gt=0)
     heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    producer_max_batch_bytes: int = Field(
+        default=16384, ge=1,
+        description="Producer batch size (Kafka's default). The embedded broker needs 1 (one record a batch): Tansu "
+                    "answers a partition's end offset as the last batch's first offset + 1, so a table recovering "
+                    "from its changelog would stop before the last records of a multi-record batch.",
+    )
 
     # --- worker --------------------------------------------------------------------------------
     stages: list[str] = Field(
@@ -58,7 +64,11 @@ class Settings(BaseSettings):
     # --- limits and stages -----------------------------------------------------------------------
     max_payload_bytes: int = Field(default=2_000_000, ge=1, description="Largest raw input accepted.")
     dedup_window_days: float = Field(default=7.0, gt=0)
-    near_duplicate_threshold: float = Field(default=0.8, gt=0, le=1)
+    near_duplicate_threshold: float = Field(
+        default=0.55, gt=0, le=1, description="Near-duplicate: estimated Jaccard of word 3-shingles at least this.")
+    cluster_threshold: float = Field(
+        default=0.4, gt=0, le=1, description="Same story cluster: estimated Jaccard of key terms at least this.")
+    dedup_sweep_interval_s: float = Field(default=60.0, gt=0, description="How often the worker expires old index keys.")
     tag_batch_size: int = Field(default=32, ge=1, le=4096)
     tag_batch_wait_s: float = Field(default=0.05, ge=0)
     spacy_model: str = Field(default="", description="spaCy model package or path; empty: newsflow's default.")
