@@ -394,7 +394,7 @@ def eval_enrich(
     out.print(f"enrich stage: [bold]{res['articles_per_s']}[/] articles/s wall, {res['articles_per_cpu_s']} per CPU-second "
               f"on cpu {res['cpu']} ({res['articles']} articles, {res['distinct_articles']} distinct, "
               f"mean {res['mean_chars']} chars); p50 {res['latency_ms_p50']} ms, p95 {res['latency_ms_p95']} ms")
-    out.print("per enricher (ms/article): " + ", ".join(f"{k} {v}" for k, v in res["per_enricher_ms"].items()))
+    out.print("per enricher (CPU ms/article): " + ", ".join(f"{k} {v}" for k, v in res["per_enricher_cpu_ms"].items()))
     out.print(f"data load (gazetteer, lexicon): {res['load_s']} s, once per worker")
 
 

@@ -9,8 +9,6 @@ other languages. Enable or disable them with the ``enrichers`` argument / settin
 
 from __future__ import annotations
 
-from typing import Any
-
 from pipeline.enrichers import REGISTRY, Enricher, enricher
 from pipeline.enrichers.text import clear_article_caches
 from schemas import Article, EnrichmentError
@@ -32,16 +30,14 @@ def warm_up() -> None:
 
 def enrich(article: Article, *, enrichers: list[str] | None = None) -> Article:
     clear_article_caches()  # texts are cached per article only, shared by its enrichers
-    errors: list[EnrichmentError] = list(article.enrichment_errors)
-    skipped = dict(article.skipped)
-    updates: dict[str, Any] = {}
+    errors: list[EnrichmentError] = []
+    skipped: dict[str, str] = {}
     current = article
     for name, e in REGISTRY.items():
         if enrichers is not None and name not in enrichers:
             continue
-        language = updates.get("language", article.language)
-        if e.english_only and language not in (None, "en"):
-            skipped[name] = f"language {language} is not supported"
+        if e.english_only and current.language not in (None, "en"):
+            skipped[name] = f"language {current.language} is not supported"
             continue
         try:
             result = e.fn(current)
@@ -49,6 +45,8 @@ def enrich(article: Article, *, enrichers: list[str] | None = None) -> Article:
             errors.append(EnrichmentError(enricher=name, error=f"{type(exc).__name__}: {exc}"))
             continue
         if result:
-            updates.update(result)
             current = current.model_copy(update=result)
-    return current.model_copy(update={"enrichment_errors": errors, "skipped": skipped})
+    return current.model_copy(update={
+        "enrichment_errors": [*current.enrichment_errors, *errors],
+        "skipped": {**current.skipped, **skipped},
+    })

@@ -169,3 +169,20 @@ def test_sentence_split_keeps_abbreviations():
     text = 'Dr. Anil Sharma met U.S. officials. "It went well," he said. Then he left.\n\nNew paragraph'
     assert sentences(text) == ['Dr. Anil Sharma met U.S. officials.', '"It went well," he said.', "Then he left.",
                                "New paragraph"]
+
+
+def test_eval_enrich_command_prints_throughput():
+    import subprocess
+    import sys
+
+    import orjson
+
+    r = subprocess.run([sys.executable, "-m", "pipeline", "eval", "enrich", "--articles", "30", "--json",
+                        str(SAMPLES / "02-heatwave.json")], capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    res = orjson.loads(r.stdout)
+    assert res["articles"] == 30 and res["articles_per_s"] > 0 and res["articles_per_cpu_s"] > 0
+    assert set(res["per_enricher_cpu_ms"]) == set(REGISTRY)
+    bad = subprocess.run([sys.executable, "-m", "pipeline", "eval", "enrich", "--enrichers", "nope"],
+                         capture_output=True, timeout=120)
+    assert bad.returncode == 2 and b"unknown enricher" in bad.stderr and b"Traceback" not in bad.stderr
