@@ -233,6 +233,8 @@ def find_places(article: Article) -> list[Found]:
         elif cands:
             cands = tuple(c for c in cands if _is_big(c, MISLABELLED_CITY_POPULATION) or c.kind == "subdivision")
             cands = tuple(c for c in cands if c.kind != "region")
+        if not cands and e.country_code and e.label in PLACE_LABELS:
+            cands = (Candidate(name, e.country_code, "city"),)  # the tag stage knows it, the gazetteer does not
         if not cands:
             continue
         for m in e.mentions or [e]:
@@ -283,7 +285,7 @@ def primary_country(found: list[Found], article: Article) -> str | None:
             weight[f.cand.code] += 3.0 if f.field == "title" else 1.0
     for e in article.entities:
         if e.label == "NORP":
-            code = DEMONYMS.get(e.canonical or e.text)
+            code = e.country_code or DEMONYMS.get(e.canonical or e.text)
             if code:
                 weight[code] += 0.5 * max(1, e.count)
     if not weight:

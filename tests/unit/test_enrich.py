@@ -186,3 +186,11 @@ def test_eval_enrich_command_prints_throughput():
     bad = subprocess.run([sys.executable, "-m", "pipeline", "eval", "enrich", "--enrichers", "nope"],
                          capture_output=True, timeout=120)
     assert bad.returncode == 2 and b"unknown enricher" in bad.stderr and b"Traceback" not in bad.stderr
+
+
+def test_entity_country_code_from_the_tag_stage_wins():
+    a = _article("Crowds gathered in Springfield and in Paris.", [("Springfield", "GPE"), ("Paris", "GPE")])
+    a.entities[0].country_code = "US"
+    a.entities[1].country_code = "US"  # Paris, Texas, as the tagger resolved it
+    out = enrich(a, enrichers=["places"])
+    assert {(p.name, p.country_code) for p in out.places} == {("Springfield", "US"), ("Paris", "US")}
