@@ -194,3 +194,12 @@ def test_entity_country_code_from_the_tag_stage_wins():
     a.entities[1].country_code = "US"  # Paris, Texas, as the tagger resolved it
     out = enrich(a, enrichers=["places"])
     assert {(p.name, p.country_code) for p in out.places} == {("Springfield", "US"), ("Paris", "US")}
+
+
+def test_fast_vader_path_equals_vader(seed_bytes):
+    from pipeline.enrichers.sentiment import _compound, analyzer
+
+    texts = sentences(seed_bytes.decode()) + ["I do not love this at all!!", "It was kind of good, but mostly awful.",
+                                              "Great day 😀", "NOT BAD :)", ""]
+    for t in texts:
+        assert _compound(t) == analyzer().polarity_scores(t)["compound"], t
