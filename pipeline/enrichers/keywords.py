@@ -12,8 +12,13 @@ yake-rust packages) was measured first: 55 ms and 3-5 ms an article, and on news
 and Title Cased fragments first ("Jazeera reports", "President Donald"); this runs in well under a
 millisecond and ranks the topic words ("peace talks", "container ships").
 
+Headline phrases count when the body uses all their words ("Ukraine peace talks"; not "sparks hope").
+A phrase grows into a longer one holding it that scores at least 70% as well and is repeated or in the
+headline ("export" -> "equipment export rules").
+
 Dropped: entity names and phrases made only of entity words, honorifics or dates; a phrase that is a
-part or a repeat of one ranked higher (same words after plural folding); single common words.
+part or a repeat of one ranked higher (same words after plural folding), or a weak one starting with a
+word a better one has ("rules closer" after "export rules"); single common words.
 """
 
 from __future__ import annotations
@@ -106,6 +111,11 @@ def _token(tok: str, stop: frozenset[str]) -> tuple[bool, str, str, bool, bool, 
     return breaks, lower, _fold(tok), bad_end, bad_single, tok
 
 
+def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+    n = len(shorter)
+    return any(longer[i:i + n] == shorter for i in range(len(longer) - n + 1))
+
+
 def extract(article: Article, top: int = TOP) -> list[str]:
     stop = stopwords()
     named: set[str] = set()
@@ -173,6 +183,19 @@ def extract(article: Article, top: int = TOP) -> list[str]:
                     first[key] = pos + i
                     surface[key] = " ".join(t[5] for t in r[i:i + n])
         pos += m + 1
+    # headline phrases whose every word the body uses too ("peace talks"); headline-only words are
+    # mostly headline verbs ("sparks", "tightens")
+    for r in title_runs:
+        for n in (1, 2, 3):
+            for i in range(len(r) - n + 1):
+                piece = r[i:i + n]
+                if piece[-1][3 if n > 1 else 4] or not all(t[2] in word_tf for t in piece):
+                    continue
+                key = tuple(t[2] for t in piece)
+                phrase_tf[key] += 1
+                if key not in first:
+                    first[key] = 0
+                    surface[key] = " ".join(t[5] for t in piece)
     total = max(pos, 1)
     scored = []
     for key, tf in phrase_tf.items():
@@ -193,18 +216,39 @@ def extract(article: Article, top: int = TOP) -> list[str]:
         scored.append(((tf + 0.5 * support) * mean_idf * bonus * lead, key))
     scored.sort(key=lambda t: (-t[0], t[1]))
     kept: list[tuple[str, set[str]]] = []
-    for _score, key in scored:
+    head_list = scored[:60]
+    score_of = dict((k, v) for v, k in head_list)
+    kept: list[tuple[tuple[str, ...], set[str]]] = []
+    for score, key in scored:
+        # a longer phrase holding this one and scoring nearly as well says more ("Ukraine peace talks")
+        for other_score, other in head_list:
+            if (len(other) > len(key) and other_score >= 0.7 * score and _contains(other, key)
+                    and (other in in_title or phrase_tf[other] >= 2)):
+                key, score = other, other_score
+                break
         bag = set(key)
-        if any(bag <= other or other <= bag for _, other in kept):
+        if any(bag <= other for _, other in kept):
             continue
+        smaller = [i for i, (k, other) in enumerate(kept) if other < bag]
+        if smaller:
+            i = smaller[0]
+            if score >= 0.7 * score_of.get(kept[i][0], score) and len(smaller) == 1:
+                kept[i] = (key, bag)  # "export" grows into "equipment export rules"
+            continue
+        if ((len(key) == 1 or phrase_tf[key] < 2) and key not in in_title
+                and any(key[0] in other for _, other in kept)):
+            continue  # a weak phrase sharing a word with a better one ("rules closer" after "export rules")
+        kept.append((key, bag))
+        if len(kept) >= top:
+            break
+    out = []
+    for key, _ in kept:
         form = surface[key]
         head, _, rest = form.partition(" ")
         if head.lower() in lowered and not head.isupper():  # "Strike" opening a sentence
             form = head.lower() + (" " + rest if rest else "")
-        kept.append((form, bag))
-        if len(kept) >= top:
-            break
-    return [k for k, _ in kept]
+        out.append(form)
+    return out
 
 
 @enricher("keywords", ("keywords",), english_only=True)
