@@ -37,6 +37,7 @@ eval: $(STAMP)
 	$(BIN)/newsflow eval dedup
 	$(BIN)/newsflow eval typos
 	$(BIN)/newsflow eval entities
+	$(BIN)/newsflow eval enrich
 
 clean:
 	rm -rf $(VENV) .newsflow .pytest_cache

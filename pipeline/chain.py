@@ -127,6 +127,7 @@ class Pipeline:
                          title="Warm up", body="The Minister visited Paris on Monday.")
         self.normalize(sample)
         self.tag_batch([sample])
+        enrich_stage.warm_up()
         self.enrich(sample)
 
     # ---- one stage each --------------------------------------------------------------------------
@@ -175,7 +176,10 @@ class Pipeline:
 
     def enrich(self, article: Article) -> EnrichedArticle:
         t0 = time.perf_counter()
-        art = run_stage("enrich", article.origin, article.id, lambda: enrich_stage.enrich(article))
+        art = run_stage(
+            "enrich", article.origin, article.id,
+            lambda: enrich_stage.enrich(article, enrichers=self.settings.enrichers),
+        )
         art = stamp(art, "enrich", t0)
         return EnrichedArticle.model_validate(art.model_dump())
 

@@ -396,6 +396,42 @@ def eval_dedup(
         out.print(f"{k:32} {v}", markup=False, highlight=False)
 
 
+# --------------------------------------------------------------------------------------------------
+# issue #6: eval enrich (throughput of the enrich stage)
+# --------------------------------------------------------------------------------------------------
+
+
+@eval_app.command("enrich")
+def eval_enrich(
+    paths: Optional[list[str]] = typer.Argument(None, help="Inputs (default: the bundled samples and the seed article)."),
+    articles: int = typer.Option(2000, "--articles", min=1, help="Articles to enrich (the inputs, repeated)."),
+    enrichers: Optional[str] = typer.Option(None, "--enrichers", help="Comma-separated enrichers (default all)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object instead of a table."),
+) -> None:
+    """Articles per second of the whole enrich stage on one core (tagging done once, untimed)."""
+    import json
+
+    from pipeline.enrichers import REGISTRY
+    from pipeline.enrichers.bench import run as bench
+
+    names = [s.strip() for s in enrichers.split(",") if s.strip()] if enrichers else None
+    unknown = [n for n in names or [] if n not in REGISTRY]
+    if unknown:
+        raise ConfigError(f"unknown enricher(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
+    try:
+        res = bench(paths or None, articles=articles, enrichers=names)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps(res))
+        return
+    out.print(f"enrich stage: [bold]{res['articles_per_s']}[/] articles/s wall, {res['articles_per_cpu_s']} per CPU-second "
+              f"on cpu {res['cpu']} ({res['articles']} articles, {res['distinct_articles']} distinct, "
+              f"mean {res['mean_chars']} chars); p50 {res['latency_ms_p50']} ms, p95 {res['latency_ms_p95']} ms")
+    out.print("per enricher (CPU ms/article): " + ", ".join(f"{k} {v}" for k, v in res["per_enricher_cpu_ms"].items()))
+    out.print(f"data load (gazetteer, lexicon): {res['load_s']} s, once per worker")
+
+
 def entrypoint() -> None:
     try:
         app()

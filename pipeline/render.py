@@ -33,10 +33,23 @@ def article_panel(a: EnrichedArticle) -> Panel:
         meta.add_row("entities", ents)
     if a.keywords:
         meta.add_row("keywords", ", ".join(a.keywords[:8]))
+    if a.sentiment:
+        tone = f"{a.sentiment.label} {a.sentiment.score:+.2f}"
+        if a.entity_sentiment:
+            tone += "  (" + ", ".join(f"{s.entity} {s.score:+.2f}" for s in a.entity_sentiment[:5]) + ")"
+        meta.add_row("sentiment", tone)
+    if a.places:
+        meta.add_row("places", ", ".join(f"{p.name}/{p.country_code or '-'}" + (f"×{p.count}" if p.count > 1 else "")
+                                         for p in a.places[:10]) + (f"  primary {a.primary_country}" if a.primary_country else ""))
+    for q in a.quotes[:5]:
+        text = q.text if len(q.text) <= 90 else q.text[:89] + "…"
+        meta.add_row("quote", f"“{text}” — {q.speaker or '?'}" + (f" ({q.speaker_text})" if q.speaker_text and q.speaker_text != q.speaker else ""))
     if a.corrections:
         meta.add_row("fixed", ", ".join(f"{c.original!r}→{c.corrected!r}" for c in a.corrections[:8]))
     if a.summary:
         meta.add_row("summary", " ".join(a.summary))
+    if a.skipped:
+        meta.add_row("skipped", ", ".join(a.skipped))
     if a.enrichment_errors:
         meta.add_row("errors", "; ".join(f"{e.enricher}: {e.error}" for e in a.enrichment_errors))
     meta.add_row("timings", "  ".join(f"{k} {v:.1f} ms" for k, v in a.timings.items()))

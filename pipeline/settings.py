@@ -73,12 +73,35 @@ class Settings(BaseSettings):
     tag_batch_wait_s: float = Field(default=0.05, ge=0)
     spacy_model: str = Field(default="", description="spaCy model package or path; empty: newsflow's default.")
     custom_words: list[str] = Field(default_factory=list, description="Words the typo fixer must accept as right.")
+    # issue #6: enrichers
+    enrichers: list[str] | None = Field(
+        default=None, description="Enrichers to run (comma-separated), in registry order; unset: all of them."
+    )
 
     @field_validator("stages", "custom_words", mode="before")
     @classmethod
     def _split_csv(cls, v: Any) -> Any:
         if isinstance(v, str):
             return [s.strip() for s in v.split(",") if s.strip()]
+        return v
+
+    @field_validator("enrichers", mode="before")
+    @classmethod
+    def _split_enrichers(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [s.strip() for s in v.split(",") if s.strip()]
+        return v
+
+    @field_validator("enrichers")
+    @classmethod
+    def _known_enrichers(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        from pipeline.enrichers import REGISTRY
+
+        unknown = [s for s in v if s not in REGISTRY]
+        if unknown:
+            raise ValueError(f"unknown enricher(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
         return v
 
     @field_validator("stages")

@@ -111,6 +111,7 @@ class Category(_Record):
     label: str
     score: float
     scheme: str = "iptc-mediatopic"
+    id: str | None = Field(default=None, description="Code in the scheme, e.g. medtop:16000000")
 
 
 class Sentiment(_Record):
