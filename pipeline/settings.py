@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     spacy_model: str = Field(default="", description="spaCy model package or path; empty: newsflow's default.")
     custom_words: list[str] = Field(default_factory=list, description="Words the typo fixer must accept as right.")
 
+    # --- issue 7: HTTP ingest and sinks -----------------------------------------------------------
+    ingest_token: str | None = Field(default=None, description="Bearer token POST /articles requires (unset: none).")
+    postgres_dsn: str | None = Field(default=None, description="PostgreSQL DSN of `newsflow sink postgres`.")
+    postgres_table: str = Field(default="articles", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
+                                description="Table the PostgreSQL sink writes.")
+
     @field_validator("stages", "custom_words", mode="before")
     @classmethod
     def _split_csv(cls, v: Any) -> Any:
