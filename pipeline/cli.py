@@ -495,6 +495,26 @@ def _run_sink(settings: Settings, sink, group: str, idle_timeout: Optional[float
     err.print(f"{total[0]} article(s) written", markup=False, highlight=False)
 
 
+@schemas_app.command("baseline")
+def schemas_baseline(
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing baseline (only before a release)."),
+) -> None:
+    """Fix the current schemas as the baseline of this schema_version (schemas/json/baseline/vN/)."""
+    from schemas.compat import baseline_dir, check_against_baseline, write_baseline
+    from schemas.records import SCHEMA_VERSION
+
+    written = write_baseline(overwrite=overwrite)
+    for p in written:
+        err.print(f"wrote {p}")
+    bad = check_against_baseline()
+    if bad:
+        for topic, problems in bad.items():
+            for pr in problems:
+                err.print(f"{topic}: {pr}", markup=False, highlight=False)
+        err.print(f"breaking changes against {baseline_dir()}: bump SCHEMA_VERSION (now {SCHEMA_VERSION})")
+        raise typer.Exit(1)
+
+
 def entrypoint() -> None:
     try:
         app()
