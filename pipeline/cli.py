@@ -144,12 +144,22 @@ def create_topics() -> None:
 
 @app.command()
 def ingest(
-    paths: list[str] = typer.Argument(..., help="Files, directories (recursive), .json/.jsonl, or - for stdin."),
+    paths: Optional[list[str]] = typer.Argument(None, help="Files, directories (recursive), .json/.jsonl, or - for stdin."),
+    feed: Optional[list[str]] = typer.Option(None, "--feed", help="RSS/Atom feed URL or file (repeatable); items seen before are skipped."),
+    every: Optional[float] = typer.Option(None, "--every", help="With --feed: poll again every this many seconds."),
+    polls: Optional[int] = typer.Option(None, "--polls", help="With --every: stop after this many polls."),
+    seen_file: Optional[Path] = typer.Option(None, "--seen-file", help="With --feed: state file (default DATA_DIR/feeds-seen.json)."),
 ) -> None:
     """Publish articles to news.raw, exactly as read. Unreadable inputs go to news.dlq and are listed."""
     from pipeline.ingest import InputProblem, read_inputs
 
     settings = state.settings()
+    if feed:  # issue 7: RSS/Atom feeds
+        _ingest_feeds(settings, feed, every, polls, seen_file)
+        if not paths:
+            return
+    if not paths:
+        raise ConfigError("nothing to ingest: give PATH... or --feed URL|FILE")
     items = list(read_inputs(paths, max_bytes=settings.max_payload_bytes))
     problems = [i for i in items if isinstance(i, InputProblem)]
     raws = [i for i in items if not isinstance(i, InputProblem)]
@@ -513,6 +523,44 @@ def schemas_baseline(
                 err.print(f"{topic}: {pr}", markup=False, highlight=False)
         err.print(f"breaking changes against {baseline_dir()}: bump SCHEMA_VERSION (now {SCHEMA_VERSION})")
         raise typer.Exit(1)
+
+
+def _ingest_feeds(settings: Settings, feeds: list[str], every: Optional[float], polls: Optional[int],
+                  seen_file: Optional[Path]) -> None:
+    from pipeline.feeds import SeenStore
+
+    if every is not None and every <= 0:
+        raise ConfigError("--every must be a positive number of seconds")
+    store = SeenStore(seen_file or settings.data_dir / "feeds-seen.json")
+    try:
+        failed = asyncio.run(_poll_feeds(settings, feeds, every, polls, store))
+    except KeyboardInterrupt:
+        return
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _poll_feeds(settings: Settings, feeds: list[str], every, polls, store) -> bool:
+    from pipeline.feeds import poll_once
+    from pipeline.kafka import _start_with_retry, ensure_topics, make_producer
+
+    await ensure_topics(settings)
+    producer = make_producer(settings)
+    await _start_with_retry(producer.start, settings, 30.0)
+    n = 0
+    try:
+        while True:
+            counts = await poll_once(settings, feeds, store, producer, settings.max_payload_bytes * 64,
+                                     report=lambda m: err.print(f"feed: {m}", markup=False, highlight=False))
+            for src, c in counts.items():
+                if c >= 0:
+                    err.print(f"{src}: {c} new item(s) published to {topics.RAW}", markup=False, highlight=False)
+            n += 1
+            if every is None or (polls is not None and n >= polls):
+                return any(c < 0 for c in counts.values())
+            await asyncio.sleep(every)
+    finally:
+        await producer.stop()
 
 
 def entrypoint() -> None:
