@@ -551,10 +551,12 @@ async def _poll_feeds(settings: Settings, feeds: list[str], every, polls, store)
     try:
         while True:
             counts = await poll_once(settings, feeds, store, producer, settings.max_payload_bytes * 64,
-                                     report=lambda m: err.print(f"feed: {m}", markup=False, highlight=False))
+                                     report=lambda m: err.print(f"feed: {m}", markup=False, highlight=False,
+                                                               soft_wrap=True))
             for src, c in counts.items():
                 if c >= 0:
-                    err.print(f"{src}: {c} new item(s) published to {topics.RAW}", markup=False, highlight=False)
+                    err.print(f"{src}: {c} new item(s) published to {topics.RAW}", markup=False, highlight=False,
+                              soft_wrap=True)
             n += 1
             if every is None or (polls is not None and n >= polls):
                 return any(c < 0 for c in counts.values())
