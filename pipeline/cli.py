@@ -424,8 +424,8 @@ async def _replay(settings, topic, partition, from_offset, to_offset, since, unt
                                 since=since, until=until)
     for r in plan.ranges:
         how = {"offsets": "", "broker": " (time lookup: broker)", "scan": " (time lookup: broker answer wrong, scanned)"}[r.lookup]
-        err.print(f"{topic}/{r.partition}: offsets {r.start}..{r.stop - 1 if r.count else r.start}: {r.count} record(s){how}",
-                  markup=False, highlight=False)
+        span = f"offsets {r.start}..{r.stop - 1}: {r.count} record(s)" if r.count else "no records"
+        err.print(f"{topic}/{r.partition}: {span}{how}", markup=False, highlight=False)
     err.print(f"{plan.total} record(s) in {len(plan.ranges)} partition(s)", markup=False, highlight=False)
     if dry_run:
         return
