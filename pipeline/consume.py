@@ -120,8 +120,10 @@ async def consume(
     """Yield validated records one by one (``EnrichedArticle`` from ``news.enriched`` by default).
 
     An article counts as processed when the next one is asked for; processed offsets are committed
-    after every fetched batch and when the loop ends normally (``break`` included: the article the loop
-    broke on is *not* committed, it comes again).
+    after every fetched batch and when the generator closes (the article a loop broke on is *not*
+    committed, it comes again). A loop that may ``break`` should close the generator at once, with
+    ``async with contextlib.aclosing(consume(...)) as articles: async for a in articles: ...``;
+    otherwise the final commit waits until the generator is garbage-collected.
     """
     settings = _settings(broker)
     consumer = _consumer(settings, topic, group_id, from_beginning)

@@ -424,7 +424,8 @@ async def load_dedup_index(settings: Settings, idle: float = 1.0) -> dict:
                         continue
     finally:
         await consumer.stop()
-    return {k: v for k, v in index.items() if v is not None}
+    # entries as the dedup stage writes them; anything else would only break the stage
+    return {k: v for k, v in index.items() if isinstance(k, str) and isinstance(v, dict) and "id" in v}
 
 
 class InProcessReplay:

@@ -6,6 +6,7 @@ so, where no server answers.
 
 import os
 import uuid
+from contextlib import aclosing
 
 import orjson
 import pytest
@@ -108,11 +109,14 @@ async def test_consume_yields_validated_articles_and_commits_after_processing(br
     await publish(settings, [encode(art(1)), b'{"not": "an article"}', encode(art(2)), encode(art(3))])
     invalid = []
     seen = []
-    async for a in consume(settings, "reader", idle_timeout=3, on_invalid=lambda m, e: invalid.append(m.offset)):
-        assert isinstance(a, EnrichedArticle)
-        seen.append(a.id)
-        if len(seen) == 2:
-            break  # the loop stops while processing the 2nd article: it is not committed
+    # aclosing: the generator commits and leaves the group right at the break, not when garbage-collected
+    async with aclosing(consume(settings, "reader", idle_timeout=3,
+                                on_invalid=lambda m, e: invalid.append(m.offset))) as articles:
+        async for a in articles:
+            assert isinstance(a, EnrichedArticle)
+            seen.append(a.id)
+            if len(seen) == 2:
+                break  # the loop stops while processing the 2nd article: it is not committed
     assert len(invalid) == 1
     again = [a.id async for a in consume(settings, "reader", idle_timeout=3)]
     # articles on other partitions may or may not have been fetched in the first run; the one the loop

@@ -128,6 +128,10 @@ async def test_republish_keeps_ids_and_reset_group_needs_stopped_workers(broker,
     first = [EnrichedArticle.model_validate(orjson.loads(v)) for v in got[topics.ENRICHED]]
     assert len(first) == 2, worker.log()[-3000:]
 
+    # the in-process mode seeds its dedup index from the workers' changelog: it holds both articles
+    index = await rp.load_dedup_index(settings)
+    assert {a.id for a in first} <= {v["id"] for v in index.values()}
+
     plan = await rp.plan_replay(settings, topics.RAW)
     assert plan.total == 2
     assert await rp.replay_republish(settings, plan) == 2
