@@ -13,7 +13,7 @@ from pipeline.cli import app as cli_app
 from pipeline.errors import ConfigError
 from pipeline.kafka import ensure_topics, make_producer, publish_raw
 from pipeline.stages.parse import article_id
-from schemas import EnrichedArticle, RawArticle
+from schemas import Article, RawArticle
 from tests.conftest import collect, settings_for
 
 pytestmark = pytest.mark.integration
@@ -116,16 +116,18 @@ async def test_in_process_replay_of_some_stages_keeps_ids_and_commits_nothing(br
 
 
 async def test_republish_keeps_ids_and_reset_group_needs_stopped_workers(broker, make_worker, seed_bytes):
+    """A worker running parse+dedup (the stages that give ids and judge duplicates); no model to load."""
     settings = settings_for(broker)
     await ensure_topics(settings)
-    worker = make_worker("newsflow").start()
+    worker = make_worker("newsflow", stages="parse,dedup").start()
     await publish_raw(settings, [RawArticle.from_bytes(seed_bytes, "feeds/seed.txt")])
     p = make_producer(settings)
     await p.start()
     await p.send_and_wait(topics.RAW, value=b"Bare headline\n\nA bare story about rain in Kenya and Uganda.")
     await p.stop()
-    got = await collect(settings, wanted=2, timeout=120)
-    first = [EnrichedArticle.model_validate(orjson.loads(v)) for v in got[topics.ENRICHED]]
+    out = (topics.UNIQUE, topics.DUPLICATES, topics.DLQ)
+    got = await collect(settings, wanted=2, timeout=120, topic_names=out)
+    first = [Article.model_validate(orjson.loads(v)) for v in got[topics.UNIQUE]]
     assert len(first) == 2, worker.log()[-3000:]
 
     # the in-process mode seeds its dedup index from the workers' changelog: it holds both articles
@@ -135,11 +137,11 @@ async def test_republish_keeps_ids_and_reset_group_needs_stopped_workers(broker,
     plan = await rp.plan_replay(settings, topics.RAW)
     assert plan.total == 2
     assert await rp.replay_republish(settings, plan) == 2
-    got = await collect(settings, wanted=4, timeout=90)
-    again = [EnrichedArticle.model_validate(orjson.loads(v)) for v in got[topics.ENRICHED]]
+    got = await collect(settings, wanted=4, timeout=90, topic_names=out)
+    again = [Article.model_validate(orjson.loads(v)) for v in got[topics.UNIQUE]]
     assert len(again) == 4 and got[topics.DUPLICATES] == [] and got[topics.DLQ] == [], worker.log()[-3000:]
     assert sorted(a.id for a in again[2:]) == sorted(a.id for a in first)  # same ids: consumers upsert
-    assert all(a.pipeline_version and set(a.stage_versions) == set(topics.STAGES) for a in again)
+    assert all(a.pipeline_version and set(a.stage_versions) == {"parse", "dedup"} for a in again)
 
     # --reset-group refuses while the workers are in the group
     with pytest.raises(ConfigError, match="live member"):
@@ -148,6 +150,7 @@ async def test_republish_keeps_ids_and_reset_group_needs_stopped_workers(broker,
     done = await rp.reset_group(settings, ReplayPlan_from(plan, start=1), "newsflow-stopped")
     assert set(done.values()) == {1}
     assert set((await rp.committed_offsets(settings, "newsflow-stopped", topics.RAW)).values()) == {1}
+    worker.stop(kill=True)
 
 
 def ReplayPlan_from(plan, start: int):
