@@ -72,6 +72,10 @@ def create_app(settings: Settings) -> faust.App:
         logging_config=None,
     )
     register_agents(app, settings)
+    if settings.web_enabled:  # issue 7: POST /articles
+        from pipeline.http import register_http
+
+        register_http(app, settings)
     return app
 
 

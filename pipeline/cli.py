@@ -146,12 +146,22 @@ def create_topics() -> None:
 
 @app.command()
 def ingest(
-    paths: list[str] = typer.Argument(..., help="Files, directories (recursive), .json/.jsonl, or - for stdin."),
+    paths: Optional[list[str]] = typer.Argument(None, help="Files, directories (recursive), .json/.jsonl, or - for stdin."),
+    feed: Optional[list[str]] = typer.Option(None, "--feed", help="RSS/Atom feed URL or file (repeatable); items seen before are skipped."),
+    every: Optional[float] = typer.Option(None, "--every", help="With --feed: poll again every this many seconds."),
+    polls: Optional[int] = typer.Option(None, "--polls", help="With --every: stop after this many polls."),
+    seen_file: Optional[Path] = typer.Option(None, "--seen-file", help="With --feed: state file (default DATA_DIR/feeds-seen.json)."),
 ) -> None:
     """Publish articles to news.raw, exactly as read. Unreadable inputs go to news.dlq and are listed."""
     from pipeline.ingest import InputProblem, read_inputs
 
     settings = state.settings()
+    if feed:  # issue 7: RSS/Atom feeds
+        _ingest_feeds(settings, feed, every, polls, seen_file)
+        if not paths:
+            return
+    if not paths:
+        raise ConfigError("nothing to ingest: give PATH... or --feed URL|FILE")
     items = list(read_inputs(paths, max_bytes=settings.max_payload_bytes))
     problems = [i for i in items if isinstance(i, InputProblem)]
     raws = [i for i in items if not isinstance(i, InputProblem)]
@@ -430,6 +440,198 @@ def eval_enrich(
               f"mean {res['mean_chars']} chars); p50 {res['latency_ms_p50']} ms, p95 {res['latency_ms_p95']} ms")
     out.print("per enricher (CPU ms/article): " + ", ".join(f"{k} {v}" for k, v in res["per_enricher_cpu_ms"].items()))
     out.print(f"data load (gazetteer, lexicon): {res['load_s']} s, once per worker")
+
+
+# issue 7: replay, sinks, feeds (README "Replay" and "Consuming the output")
+# --------------------------------------------------------------------------------------------------
+
+sink_app = typer.Typer(help="Write news.enriched into files or a database, as a consumer group.", no_args_is_help=True)
+app.add_typer(sink_app, name="sink")
+
+
+@app.command()
+def replay(
+    topic: str = typer.Option(topics.RAW, "--topic", "-t", help="Input topic of a stage (news.raw re-runs every stage)."),
+    stage: Optional[str] = typer.Option(None, "--stage", help="Replay this stage's input topic (instead of --topic)."),
+    partition: Optional[list[int]] = typer.Option(None, "--partition", "-p", help="Only this partition (repeatable)."),
+    from_offset: Optional[list[str]] = typer.Option(None, "--from-offset", help="First offset: N (every partition) or P:N (repeatable)."),
+    to_offset: Optional[list[str]] = typer.Option(None, "--to-offset", help="Last offset, inclusive: N or P:N (repeatable)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Records at or after: ISO 8601 or relative (30m, 2h, 7d)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Records at or before: ISO 8601 or relative."),
+    stages: Optional[str] = typer.Option(None, "--stages", help="Run only these stages, in-process (e.g. parse,dedup); implies --in-process."),
+    in_process: bool = typer.Option(False, "--in-process", help="Run the stages in this process instead of re-sending to the live workers."),
+    reset_group: bool = typer.Option(False, "--reset-group", help="Move the live group's committed offsets back instead (workers must be stopped)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only print how many records per partition would be replayed."),
+    reset_wait: float = typer.Option(0.0, "--reset-wait", help="With --reset-group: wait this long for stopped workers to leave the group."),
+    force: bool = typer.Option(False, "--force", help="With --reset-group: skip the live-member check (embedded broker: it never forgets a member)."),
+) -> None:
+    """Re-run records of a stage's input topic through the pipeline, by offset or time range."""
+    from pipeline import replay as rp
+
+    if stage:
+        if stage not in topics.STAGE_TOPICS:
+            raise ConfigError(f"unknown stage {stage}; known: {', '.join(topics.STAGES)}")
+        topic = topics.STAGE_TOPICS[stage][0]
+    if reset_group and (stages or in_process):
+        raise ConfigError("--reset-group moves the workers' offsets; it does not combine with --stages/--in-process")
+    stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
+    chosen = rp.stages_to_run(topic, stage_list) if (stage_list or in_process) else None
+    when_since = rp.parse_when(since) if since else None
+    when_until = rp.parse_when(until) if until else None
+    settings = state.settings()
+    asyncio.run(_replay(settings, topic, partition, from_offset, to_offset, when_since, when_until, chosen,
+                        reset_group, dry_run, reset_wait, force))
+
+
+async def _replay(settings, topic, partition, from_offset, to_offset, since, until, chosen, reset_group, dry_run,
+                  reset_wait=0.0, force=False) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from pipeline import replay as rp
+
+    plan = await rp.plan_replay(settings, topic, partitions=partition, from_offsets=from_offset, to_offsets=to_offset,
+                                since=since, until=until)
+    for r in plan.ranges:
+        how = {"offsets": "", "broker": " (time lookup: broker)", "scan": " (time lookup: broker answer wrong, scanned)"}[r.lookup]
+        span = f"offsets {r.start}..{r.stop - 1}: {r.count} record(s)" if r.count else "no records"
+        err.print(f"{topic}/{r.partition}: {span}{how}", markup=False, highlight=False)
+    err.print(f"{plan.total} record(s) in {len(plan.ranges)} partition(s)", markup=False, highlight=False)
+    if dry_run:
+        return
+    if reset_group:
+        if to_offset or until:
+            err.print("note: --reset-group rewinds to the start of the range; the workers re-read everything after it")
+        done = await rp.reset_group(settings, plan, settings.app_id, wait_s=reset_wait, force=force)
+        err.print(f"group {settings.app_id}: committed offsets on {topic} now "
+                  + ", ".join(f"{p}@{o}" for p, o in sorted(done.items())), markup=False, highlight=False)
+        return
+    if plan.total == 0:
+        return
+    with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]:.0f} rec/s"), TimeRemainingColumn(), console=err,
+                  transient=False) as bar:
+        task = bar.add_task("replay", total=plan.total, rate=0.0)
+        t0 = time.monotonic()
+        done_n = [0]
+
+        def advance(n: int) -> None:
+            done_n[0] += n
+            bar.update(task, advance=n, rate=done_n[0] / max(time.monotonic() - t0, 1e-6))
+
+        if chosen:
+            counts = await rp.replay_in_process(settings, plan, chosen, advance)
+        else:
+            n = await rp.replay_republish(settings, plan, advance)
+            counts = {topic: n}
+    err.print("replayed " + ", ".join(f"{n} to {t}" for t, n in counts.items()) if counts else "replayed nothing",
+              markup=False, highlight=False)
+
+
+@sink_app.command("jsonl")
+def sink_jsonl(
+    directory: Path = typer.Option(..., "--dir", help="Directory of the JSONL files."),
+    max_bytes: int = typer.Option(64 * 1024 * 1024, "--max-bytes", help="Rotate files at this size."),
+    keep: Optional[int] = typer.Option(None, "--keep", help="Keep only this many finished files."),
+    group: str = typer.Option("newsflow-sink-jsonl", "--group", help="Consumer group."),
+    idle_timeout: Optional[float] = typer.Option(None, "--idle-timeout", help="Stop after this many seconds without a record."),
+) -> None:
+    """Write news.enriched to rotating JSONL files, as a consumer group (commits after each flushed batch)."""
+    from pipeline.sinks.jsonl import JsonlSink
+
+    if max_bytes < 1:
+        raise ConfigError("--max-bytes must be positive")
+    _run_sink(state.settings(), JsonlSink(directory, max_bytes=max_bytes, keep=keep), group, idle_timeout)
+
+
+@sink_app.command("postgres")
+def sink_postgres(
+    dsn: Optional[str] = typer.Option(None, "--dsn", help="PostgreSQL DSN; env NEWSFLOW_POSTGRES_DSN."),
+    table: Optional[str] = typer.Option(None, "--table", help="Table (default articles)."),
+    group: str = typer.Option("newsflow-sink-postgres", "--group", help="Consumer group."),
+    idle_timeout: Optional[float] = typer.Option(None, "--idle-timeout", help="Stop after this many seconds without a record."),
+) -> None:
+    """Upsert news.enriched into PostgreSQL by article id, as a consumer group."""
+    from pipeline.sinks.postgres import PostgresSink
+
+    settings = state.settings(postgres_dsn=dsn, postgres_table=table)
+    settings.bootstrap_servers  # noqa: B018 - fail early without a broker
+    _run_sink(settings, PostgresSink(settings.postgres_dsn, settings.postgres_table), group, idle_timeout)
+
+
+def _run_sink(settings: Settings, sink, group: str, idle_timeout: Optional[float]) -> None:
+    from pipeline.sinks import run_sink
+
+    total = [0]
+
+    def seen(n: int) -> None:
+        total[0] += n
+        err.print(f"[dim]{total[0]} article(s) written[/]")
+
+    try:
+        asyncio.run(run_sink(settings, sink, group, idle_timeout=idle_timeout, on_batch=seen))
+    except KeyboardInterrupt:
+        pass
+    err.print(f"{total[0]} article(s) written", markup=False, highlight=False)
+
+
+@schemas_app.command("baseline")
+def schemas_baseline(
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing baseline (only before a release)."),
+) -> None:
+    """Fix the current schemas as the baseline of this schema_version (schemas/json/baseline/vN/)."""
+    from schemas.compat import baseline_dir, check_against_baseline, write_baseline
+    from schemas.records import SCHEMA_VERSION
+
+    written = write_baseline(overwrite=overwrite)
+    for p in written:
+        err.print(f"wrote {p}")
+    bad = check_against_baseline()
+    if bad:
+        for topic, problems in bad.items():
+            for pr in problems:
+                err.print(f"{topic}: {pr}", markup=False, highlight=False)
+        err.print(f"breaking changes against {baseline_dir()}: bump SCHEMA_VERSION (now {SCHEMA_VERSION})")
+        raise typer.Exit(1)
+
+
+def _ingest_feeds(settings: Settings, feeds: list[str], every: Optional[float], polls: Optional[int],
+                  seen_file: Optional[Path]) -> None:
+    from pipeline.feeds import SeenStore
+
+    if every is not None and every <= 0:
+        raise ConfigError("--every must be a positive number of seconds")
+    store = SeenStore(seen_file or settings.data_dir / "feeds-seen.json")
+    try:
+        failed = asyncio.run(_poll_feeds(settings, feeds, every, polls, store))
+    except KeyboardInterrupt:
+        return
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _poll_feeds(settings: Settings, feeds: list[str], every, polls, store) -> bool:
+    from pipeline.feeds import poll_once
+    from pipeline.kafka import _start_with_retry, ensure_topics, make_producer
+
+    await ensure_topics(settings)
+    producer = make_producer(settings)
+    await _start_with_retry(producer.start, settings, 30.0)
+    n = 0
+    try:
+        while True:
+            counts = await poll_once(settings, feeds, store, producer, settings.max_payload_bytes * 64,
+                                     report=lambda m: err.print(f"feed: {m}", markup=False, highlight=False,
+                                                               soft_wrap=True))
+            for src, c in counts.items():
+                if c >= 0:
+                    err.print(f"{src}: {c} new item(s) published to {topics.RAW}", markup=False, highlight=False,
+                              soft_wrap=True)
+            n += 1
+            if every is None or (polls is not None and n >= polls):
+                return any(c < 0 for c in counts.values())
+            await asyncio.sleep(every)
+    finally:
+        await producer.stop()
 
 
 def entrypoint() -> None:

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         default=None, description="Enrichers to run (comma-separated), in registry order; unset: all of them."
     )
 
+    # --- issue 7: HTTP ingest and sinks -----------------------------------------------------------
+    ingest_token: str | None = Field(default=None, description="Bearer token POST /articles requires (unset: none).")
+    postgres_dsn: str | None = Field(default=None, description="PostgreSQL DSN of `newsflow sink postgres`.")
+    postgres_table: str = Field(default="articles", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
+                                description="Table the PostgreSQL sink writes.")
+
     @field_validator("stages", "custom_words", mode="before")
     @classmethod
     def _split_csv(cls, v: Any) -> Any:
