@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     tag_batch_wait_s: float = Field(default=0.05, ge=0)
     spacy_model: str = Field(default="", description="spaCy model package or path; empty: newsflow's default.")
     custom_words: list[str] = Field(default_factory=list, description="Words the typo fixer must accept as right.")
+    custom_words_file: Path | None = Field(
+        default=None, description="File of more such words (names in the news, outlets), one a line, # comments."
+    )
 
     @field_validator("stages", "custom_words", mode="before")
     @classmethod
