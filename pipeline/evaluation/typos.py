@@ -305,7 +305,7 @@ class Score:
         }
 
 
-def score_doc(built: Built, art: Article, sc: Score, fixes: dict[str, str], keep_examples: int = 20) -> None:
+def score_doc(built: Built, art: Article, sc: Score, fixes: dict[str, str], keep_examples: int = 60) -> None:
     texts = {"title": (built.title, art.title), "body": (built.body, art.body)}
     spans = {f: to_source_spans(art.corrections, f) for f in texts}
     right: set[tuple[str, int]] = set()

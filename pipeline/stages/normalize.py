@@ -34,24 +34,31 @@ ENGLISH_SHARE = 0.85
 ENGLISH_MIN_WORDS = 20
 #: a suggested correction must be at least this common
 SUGGESTION_ZIPF = 2.0
+#: ... and a suggestion for a capitalized or upper-case word at least this common
+CAPITALIZED_SUGGESTION_ZIPF = 3.5
+#: a capitalized word wordfreq knows at least this well is taken for a name
+CAP_MAX_ZIPF = 1.0
 #: log10 probability of each kind of error (edit distance 1, 2; two words glued)
 ERR_LOGP = {1: -2.0, 2: -6.0, "split": -0.5}
 #: log10 probability of a real word that is in no dictionary (names, jargon, new words)
 LOG_P_UNKNOWN = -11.0
 #: how much a word's own wordfreq Zipf frequency speaks for keeping it (real rare words are attested)
 KEEP_ZIPF_WEIGHT = 1.5
-#: a word more common than this in wordfreq is never split in two (airforce, playmaker, newsdesk)
+#: a word more common than this in wordfreq is not split in two (airforce, playmaker, newsdesk) unless
+#: both parts are function words (tothe, onthe)
 SPLIT_MAX_ZIPF = 1.0
 #: log10 penalty of a candidate whose first letter differs (bar a swap of the first two)
 FIRST_LETTER_LOGP = -2.0
 #: no repair when the second-best candidate is this close to the best (log10)
-ABSTAIN_GAP = 1.0
+ABSTAIN_GAP = 0.7
+#: log10 bonus for keeping a word the article uses more than once (kroons: meant, not a slip)
+REPEAT_BONUS = 3.0
 #: log10 bonus of a candidate the article uses elsewhere
 CONTEXT_BONUS = 1.0
 #: words this long get candidates at edit distance 2 (shorter ones: 1)
 ED2_MIN_LEN = 4
 #: both parts of a glued word must be at least this common
-SPLIT_ZIPF = 2.5
+SPLIT_ZIPF = 3.0
 #: a repair must beat keeping the word by this much (log10)
 MARGIN = 0.0
 
@@ -227,7 +234,9 @@ def proper_nouns(text: str) -> set[str]:
         before = text[max(0, m.start() - 3) : m.start()]
         if re.search(r"[.!?:\"“‘]\s*$|\n\s*$", before):
             continue
-        names.add(m.group(1).strip("'’-").lower())
+        word = m.group(1).strip("'’-")
+        if not (word.isupper() and len(word) > 1):  # shouting is no evidence of a name
+            names.add(word.lower())
     return names
 
 
@@ -290,6 +299,7 @@ def split_glued_words(text: str, names: set[str]) -> list[Edit]:
 
 _WORD_TOKEN_RE = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 _SENTENCE_END_RE = re.compile(r"(?:[.!?:•|]|^|\n)\s*[\"“‘(\[]?\s*$")
+_ABBREV_END_RE = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Col|Lt|Sgt|Capt|Prof|Jr|Sr|No))\.\s*$")
 _VOWEL_RE = re.compile(r"[aeiouy]")
 _CALENDAR = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
              "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -337,23 +347,28 @@ class Choice:
     gain: float
 
 
-def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter) -> Choice | None:
+def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
+                min_zipf: float | None = None) -> Choice | None:
     """The most likely intended text for an unknown lower-case word, in context, if clearly better."""
     from symspellpy import Verbosity
 
     # Keeping the word: a real word the dictionary lacks; likelier when the article uses it again.
     z = _zipf(lw)
-    keep = LOG_P_UNKNOWN + KEEP_ZIPF_WEIGHT * z + (1.5 if seen[lw] > 1 else 0.0)
+    keep = LOG_P_UNKNOWN + KEEP_ZIPF_WEIGHT * z + (REPEAT_BONUS if seen[lw] > 1 else 0.0)
     choices: list[Choice] = []
     for s in _lookup(lw):
-        if s.term == lw or _zipf(s.term) < SUGGESTION_ZIPF:
+        if min_zipf is not None and s.distance > 1:
+            continue  # capitalized words: one slip at most (Simec is no misspelt Some)
+        if s.term == lw or _zipf(s.term) < (SUGGESTION_ZIPF if min_zipf is None else min_zipf):
             continue
         score = (ERR_LOGP[s.distance] + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
                  + (CONTEXT_BONUS if seen[s.term] else 0.0))
         if s.term[0] != lw[0] and s.term[:2] != lw[1::-1]:
             score += FIRST_LETTER_LOGP  # typists rarely get the first letter wrong
         choices.append(Choice(s.term, "spelling", score))
-    for a, b in (_split_candidates(lw) if z <= SPLIT_MAX_ZIPF else ()):
+    for a, b in _split_candidates(lw):
+        if z > SPLIT_MAX_ZIPF and min(_zipf(a), _zipf(b)) < 5.5:
+            continue  # an attested compound (airforce), unless glued from two function words (tothe)
         score = ERR_LOGP["split"] + _logp(prev, a) + _logp(a, b) + (_logp(b, nxt) if nxt else 0.0)
         choices.append(Choice(f"{a} {b}", "glued", score))
     if not choices:
@@ -382,7 +397,8 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
     seen = seen if seen is not None else Counter(w.lower() for w in _WORD_TOKEN_RE.findall(text))
     protected = sorted(_protected_spans(text) + list(prior))
     tokens = list(_WORD_TOKEN_RE.finditer(text))
-    title_case = title and sum(t.group(0)[:1].isupper() for t in tokens) >= 0.6 * max(1, len(tokens))
+    title_case = title and sum(t.group(0)[:1].isupper() for t in tokens) >= 0.7 * max(1, len(tokens))
+    caps_text = sum(t.group(0).isupper() for t in tokens) >= 0.6 * max(1, len(tokens))
     edits = []
     pi = 0
     for i, m in enumerate(tokens):
@@ -402,7 +418,8 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
         if start and (text[start - 1] in "-_@#/." and text[start - 2 : start - 1].isalnum()):
             continue
         before = text[max(0, start - 6) : start]
-        initial = start == 0 or bool(_SENTENCE_END_RE.search(before))
+        initial = start == 0 or (bool(_SENTENCE_END_RE.search(before)) and not _ABBREV_END_RE.search(
+            text[max(0, start - 8) : start]))
         nxt_m = tokens[i + 1] if i + 1 < len(tokens) else None
         gap_after = text[end : nxt_m.start()] if nxt_m else ""
         if word.islower():
@@ -423,8 +440,8 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
                 continue
             if lw in names or not (initial or title_case):
                 continue
-            if _zipf(lw) >= 1.0:
-                continue
+            if _zipf(lw) >= CAP_MAX_ZIPF:
+                continue  # wordfreq knows it: a name more likely than a slip
             after = text[end : end + 3]
             if re.match(r"\s+[\d(]", after) or (nxt_m and nxt_m.group(0)[:1].isupper() and not title_case
                                                 and gap_after.strip() == ""):
@@ -434,14 +451,17 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
                     edits.append(Edit(start, end, _match_case(word, choice.replacement), "spelling"))
                 continue
         elif word.isupper():
-            if len(word) < 5 or lw in names or seen[lw] > 1:
+            # Upper case: a headline word, or shouting in a sentence (then only long words: ISEAS, an
+            # acronym, stays); never in parentheses.
+            if len(word) < (5 if caps_text else 7) or lw in names or text[start - 1 : start] == "(":
                 continue
         else:
             continue  # mixed case: McName, iPhone, camelCase code
         prev_m = tokens[i - 1] if i else None
         prev = prev_m.group(0).lower() if prev_m and text[prev_m.end() : start].strip() == "" and not initial else None
         nxt = nxt_m.group(0).lower() if nxt_m and gap_after.strip() == "" else None
-        choice = best_repair(lw, prev, nxt, seen)
+        # A capitalized word is only ever a common word misspelt: rarer candidates are likelier names.
+        choice = best_repair(lw, prev, nxt, seen, None if word.islower() else CAPITALIZED_SUGGESTION_ZIPF)
         if choice is None:
             continue
         edits.append(Edit(start, end, _match_case(word, choice.replacement), choice.kind))
