@@ -275,7 +275,8 @@ def join_broken_words(text: str, prior: list[tuple[int, int]] = ()) -> list[Edit
             if hyphen and is_known(ll) and is_known(lr):
                 edits.append(Edit(m.start(), m.end(), f"{left}-{right}", "hyphenation"))
             continue
-        if not hyphen and is_known(ll) and is_known(lr):
+        blank_line = m.group(0).count("\n") > 1  # no paragraph starts in lower case: a broken word
+        if not hyphen and not blank_line and is_known(ll) and is_known(lr):
             # Both halves are words: join only when the whole is much likelier than the pair.
             if _logp_uni(lj) < _logp_uni(ll) + _logp(ll, lr) + 1.0:
                 continue
