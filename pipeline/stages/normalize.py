@@ -24,7 +24,7 @@ from pipeline.language import detect
 from schemas import Article, Correction
 
 STAGE = "normalize"
-VERSION = "1"
+VERSION = "2"
 
 #: a word at or above this Zipf frequency in wordfreq is a real word (or a name) even if no dictionary has it
 KNOWN_ZIPF = 3.0
