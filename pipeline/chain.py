@@ -113,7 +113,7 @@ class Pipeline:
             window_s=self.settings.dedup_window_days * 86400.0,
         )
         self._nlp = None
-        self.custom_words = frozenset(w.lower() for w in self.settings.custom_words)
+        self.custom_words = normalize_stage.load_custom_words(self.settings)
 
     @property
     def nlp(self):
@@ -126,6 +126,7 @@ class Pipeline:
         sample = Article(id="warmup", origin="warmup", received_at="2025-01-01T00:00:00Z", raw_format="text",
                          title="Warm up", body="The Minister visited Paris on Monday.")
         self.normalize(sample)
+        normalize_stage.warm_up()
         self.tag_batch([sample])
         enrich_stage.warm_up()
         self.enrich(sample)

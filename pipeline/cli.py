@@ -632,6 +632,53 @@ async def _poll_feeds(settings: Settings, feeds: list[str], every, polls, store)
             await asyncio.sleep(every)
     finally:
         await producer.stop()
+# issue #4: typo normalization evaluation
+# --------------------------------------------------------------------------------------------------
+
+
+@eval_app.command("typos")
+def eval_typos(
+    data: Path = typer.Option(Path("../shared/eval"), "--data", help="Folder with conll2003-{train,valid,test}.txt."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    seed: int = typer.Option(13, "--seed", help="Seed of the error injection."),
+    docs: Optional[int] = typer.Option(None, "--docs", min=1, help="Only the first N documents."),
+    split: str = typer.Option("test", "--split", help="CoNLL file to use: test (measured), valid or train (tuning)."),
+    examples: bool = typer.Option(False, "--examples", help="Also print missed repairs and wrong changes."),
+) -> None:
+    """Typo repair on CoNLL-2003 news with injected misspellings, broken and glued words."""
+    import json
+
+    from pipeline.evaluation.typos import EvalDataMissing, evaluate
+
+    if split not in ("test", "valid", "train"):
+        err.print(f"[red]error:[/] --split must be test, valid or train, not {split!r}")
+        raise typer.Exit(2)
+    settings = state.settings()
+    from pipeline.stages.normalize import load_custom_words
+
+    try:
+        custom = load_custom_words(settings)
+        sc = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom)
+    except (EvalDataMissing, NewsflowError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1)
+    res = sc.as_dict()
+    res.update(split=split, seed=seed)
+    if examples:
+        res["examples"] = sc.examples
+    if as_json:
+        print(json.dumps(res))
+        return
+    out.print(f"[bold]typo repair[/] on CoNLL-2003 {split} ({res['docs']} documents, {res['words']} words, "
+              f"{res['injected']} injected errors, seed {seed})")
+    for key in ("recall", "precision", "names_changed", "false_per_10k", "wrong_fixes", "tokens_per_s"):
+        out.print(f"  {key:14} {res[key]}")
+    out.print(f"  recall by kind {res['recall_by_kind']}")
+    if examples:
+        for bucket, lines in sc.examples.items():
+            out.print(f"[bold]{bucket}[/]")
+            for line in lines:
+                out.print("  " + line, markup=False, highlight=False)
 
 
 def entrypoint() -> None:

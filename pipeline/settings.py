@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     postgres_dsn: str | None = Field(default=None, description="PostgreSQL DSN of `newsflow sink postgres`.")
     postgres_table: str = Field(default="articles", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
                                 description="Table the PostgreSQL sink writes.")
+    custom_words_file: Path | None = Field(
+        default=None, description="File of more such words (names in the news, outlets), one a line, # comments."
+    )
 
     @field_validator("stages", "custom_words", mode="before")
     @classmethod

@@ -11,7 +11,9 @@ addresses, handles and hashtags are never changed.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,19 +24,50 @@ from pipeline.language import detect
 from schemas import Article, Correction
 
 STAGE = "normalize"
-VERSION = "1"
+VERSION = "2"
 
-#: a word at or above this Zipf frequency is a real word (or a name) and is never corrected
-KNOWN_ZIPF = 2.0
+#: a word at or above this Zipf frequency in wordfreq is a real word (or a name) even if no dictionary has it
+KNOWN_ZIPF = 3.0
+#: an article whose lower-case words (3+ letters) are at least this share English dictionary words is English
+#: (at least ENGLISH_MIN_WORDS of them); other articles are left to the language detector
+ENGLISH_SHARE = 0.85
+ENGLISH_MIN_WORDS = 20
 #: a suggested correction must be at least this common
-SUGGESTION_ZIPF = 3.0
+SUGGESTION_ZIPF = 2.0
+#: ... and a suggestion for a capitalized or upper-case word at least this common
+CAPITALIZED_SUGGESTION_ZIPF = 3.5
+#: a capitalized word wordfreq knows at least this well is taken for a name
+CAP_MAX_ZIPF = 1.0
+#: log10 probability of each kind of error (edit distance 1, 2; two words glued)
+ERR_LOGP = {1: -2.0, 2: -6.0, "split": -0.5}
+#: log10 probability of a real word that is in no dictionary (names, jargon, new words)
+LOG_P_UNKNOWN = -11.0
+#: how much a word's own wordfreq Zipf frequency speaks for keeping it (real rare words are attested)
+KEEP_ZIPF_WEIGHT = 1.5
+#: a word more common than this in wordfreq is not split in two (airforce, playmaker, newsdesk) unless
+#: both parts are function words (tothe, onthe)
+SPLIT_MAX_ZIPF = 1.0
+#: log10 penalty of a candidate whose first letter differs (bar a swap of the first two)
+FIRST_LETTER_LOGP = -2.0
+#: no repair when the second-best candidate is this close to the best (log10)
+ABSTAIN_GAP = 0.7
+#: log10 bonus for keeping a word the article uses more than once (kroons: meant, not a slip)
+REPEAT_BONUS = 3.0
+#: log10 bonus of a candidate the article uses elsewhere
+CONTEXT_BONUS = 1.0
+#: words this long get candidates at edit distance 2 (shorter ones: 1)
+ED2_MIN_LEN = 4
+#: both parts of a glued word must be at least this common
+SPLIT_ZIPF = 3.0
+#: a repair must beat keeping the word by this much (log10)
+MARGIN = 0.0
 
 _WORD_RE = re.compile(r"[A-Za-z][a-z]*(?:'[a-z]+)?|[A-Za-z]+")
 _TOKEN_RE = re.compile(r"\S+")
 _PROTECTED_RE = re.compile(
-    r"^(?:https?://|www\.)|@|^#|\d|^[A-Z]{2,}s?$|[_/\\=<>{}\[\]]|\.[a-z]{2,}$"
+    r"^(?:https?://|www\.)|@|^#|\d|[_/\\=<>{}\[\]]|\.[A-Za-z]{2,}|[a-z][A-Z]"
 )
-_LINEBREAK_RE = re.compile(r"([A-Za-z]{2,})(-?)[ \t]*\n(?:[ \t]*\n)*[ \t]*([a-z]{2,})")
+_LINEBREAK_RE = re.compile(r"(?<![A-Za-z\d-])([A-Za-z]{2,})(-?)[ \t]*\n(?:[ \t]*\n)*[ \t]*([a-z]{2,}|[A-Z]{2,})(?![A-Za-z\d])")
 _GLUED_RE = re.compile(r"\b([A-Z]?[a-z]{2,})([A-Z][a-z]{2,})\b")
 
 
@@ -88,21 +121,103 @@ def apply_edits(text: str, edits: list[Edit], field: str, prior: list[Correction
     return "".join(out), carried + new
 
 
-@lru_cache(maxsize=1)
-def _symspell():
+def _data_file(name: str) -> str:
     from importlib.resources import files
 
+    return str(files("symspellpy") / name)
+
+
+@lru_cache(maxsize=1)
+def _symspell():
+    """symspellpy with its bundled dictionary: Google Books frequencies of the SCOWL word list, so every
+    entry is a real word (misspellings are not in it, unlike frequency lists built from raw text)."""
     from symspellpy import SymSpell
 
     sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
-    sym.load_dictionary(str(files("symspellpy") / "frequency_dictionary_en_82_765.txt"), term_index=0, count_index=1)
+    sym.load_dictionary(_data_file("frequency_dictionary_en_82_765.txt"), term_index=0, count_index=1)
     return sym
+
+
+@lru_cache(maxsize=1)
+def _bigrams() -> tuple[dict[str, int], dict[str, int]]:
+    """symspellpy's bundled bigram counts, and the total count of each left word: P(b | a) for context."""
+    pairs: dict[str, int] = {}
+    left: dict[str, int] = {}
+    with open(_data_file("frequency_bigramdictionary_en_243_342.txt"), encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) != 3:
+                continue
+            a, b, n = parts[0], parts[1], int(parts[2])
+            pairs[f"{a} {b}"] = n
+            left[a] = left.get(a, 0) + n
+    return pairs, left
 
 
 @lru_cache(maxsize=200_000)
 def _zipf(word: str) -> float:
     return zipf_frequency(word, "en")
 
+
+def _words() -> dict[str, int]:
+    return _symspell().words
+
+
+#: suffix -> what the stem ends with instead (inflections and derivations of dictionary words)
+_SUFFIXES = (("s", ""), ("es", ""), ("ies", "y"), ("ed", ""), ("ed", "e"), ("ied", "y"), ("ing", ""), ("ing", "e"),
+             ("er", ""), ("er", "e"), ("ers", ""), ("ers", "e"), ("est", ""), ("ly", ""), ("ily", "y"), ("ness", ""),
+             ("ment", ""), ("ments", ""), ("ism", ""), ("ist", ""), ("ists", ""), ("ation", "e"), ("able", ""))
+_PREFIXES = ("un", "re", "non", "pre", "post", "over", "under", "anti", "counter", "co", "mis", "out", "sub",
+             "super", "inter", "multi", "semi", "self", "ex", "de", "dis", "mid", "pro", "neo", "micro", "mega")
+
+
+@lru_cache(maxsize=200_000)
+def is_known(lw: str) -> bool:
+    """A real word (or a name common enough to be one): never corrected.
+
+    In the dictionary; common in wordfreq's lists (names and brands in the news); or a regular inflection,
+    derivation or prefixed form of a dictionary word (``swelters`` <- ``swelter``) that is not a misspelt
+    doubling (``occured``: ``occurred`` is the word)."""
+    words = _words()
+    if lw in words or _zipf(lw) >= KNOWN_ZIPF:
+        return True
+    if "-" in lw:
+        return all(p and is_known(p) for p in lw.split("-"))
+    if _zipf(lw) <= 0:
+        return False  # derived forms must at least be attested (pointss, preices are not)
+    for suf, repl in _SUFFIXES:
+        if lw.endswith(suf) and len(lw) - len(suf) >= 3:
+            stem = lw[: -len(suf)]
+            if stem + repl in words:
+                if suf[0] in "ei" and len(stem) >= 2 and stem + stem[-1] + suf in words:
+                    return False  # occured / begining: the doubled form is the word
+                if suf[0] in "ei" and len(stem) >= 3 and stem[-1] == stem[-2] and stem[:-1] + suf in words:
+                    return False  # the undoubled form is the word
+                if suf[0] in "ei" and stem.endswith("e") and stem[:-1] + suf in words:
+                    return False  # includeing: including is the word
+                if suf == "s" and stem.endswith("s"):
+                    return False
+                return True
+    for pre in _PREFIXES:
+        if lw.startswith(pre) and len(lw) - len(pre) >= 5 and lw[len(pre):] in words:
+            return True
+    return False
+
+
+def _logp_uni(w: str) -> float:
+    z = _zipf(w)
+    return (z if z > 0 else 1.0) - 9.0
+
+
+def _logp(prev: str | None, w: str) -> float:
+    """log10 P(w | prev): bigram relative frequency, stupid backoff to the unigram."""
+    if prev is not None:
+        pairs, left = _bigrams()
+        n = pairs.get(f"{prev} {w}")
+        if n:
+            return math.log10(n / left[prev])
+        return _logp_uni(w) - 0.4
+    return _logp_uni(w)
 
 def _match_case(template: str, word: str) -> str:
     if template.isupper() and len(template) > 1:
@@ -119,102 +234,311 @@ def proper_nouns(text: str) -> set[str]:
         before = text[max(0, m.start() - 3) : m.start()]
         if re.search(r"[.!?:\"“‘]\s*$|\n\s*$", before):
             continue
-        names.add(m.group(1).strip("'’-").lower())
+        word = m.group(1).strip("'’-")
+        if not (word.isupper() and len(word) > 1):  # shouting is no evidence of a name
+            names.add(word.lower())
     return names
 
 
 def fix_encoding(text: str) -> list[Edit]:
     """Mojibake and stray symbols, found token by token so each repair has its own offsets."""
     edits = []
+    if text.isascii():  # mojibake and stray symbols are never plain ASCII
+        return edits
     for m in _TOKEN_RE.finditer(text):
         tok = m.group(0)
+        if tok.isascii():
+            continue
         fixed = ftfy.fix_text(tok, normalization="NFC", uncurl_quotes=False, fix_line_breaks=False)
         if fixed != tok:
             edits.append(Edit(m.start(), m.end(), fixed, "mojibake"))
     return edits
 
 
-def join_broken_words(text: str) -> list[Edit]:
-    """``pow`` / ``ers`` over a blank line -> ``powers``; ``govern-`` / ``ment`` -> ``government``."""
+def join_broken_words(text: str, prior: list[tuple[int, int]] = ()) -> list[Edit]:
+    """``pow`` / ``ers`` over a blank line -> ``powers``; ``govern-`` / ``ment`` -> ``government``.
+
+    Joined when the join is a word and the halves are not both words more likely apart (``the`` / ``end``
+    stays); a hyphen over a line break stays when the joined form is no word (``well-`` / ``known``)."""
     edits = []
     for m in _LINEBREAK_RE.finditer(text):
+        if any(s < m.end() and e > m.start() for s, e in prior):
+            continue
         left, hyphen, right = m.group(1), m.group(2), m.group(3)
+        if right.isupper() != left.isupper() and not (left[0].isupper() and left[1:].islower() and right.islower()):
+            continue
+        if not (left.islower() or left.isupper() or left[1:].islower()):
+            continue
         joined = left + right
-        if _zipf(joined.lower()) < KNOWN_ZIPF:
-            if hyphen and _zipf(left.lower()) >= KNOWN_ZIPF and _zipf(right.lower()) >= KNOWN_ZIPF:
+        lj, ll, lr = joined.lower(), left.lower(), right.lower()
+        if not is_known(lj):
+            if hyphen and is_known(ll) and is_known(lr):
                 edits.append(Edit(m.start(), m.end(), f"{left}-{right}", "hyphenation"))
             continue
-        # Both halves real words and the join not clearly better: a genuine line break ("the\nend").
-        if not hyphen and min(_zipf(left.lower()), _zipf(right.lower())) >= 3.0 and _zipf(joined.lower()) < 4.0:
-            continue
+        blank_line = m.group(0).count("\n") > 1  # no paragraph starts in lower case: a broken word
+        if not hyphen and not blank_line and is_known(ll) and is_known(lr):
+            # Both halves are words: join only when the whole is much likelier than the pair.
+            if _logp_uni(lj) < _logp_uni(ll) + _logp(ll, lr) + 1.0:
+                continue
         edits.append(Edit(m.start(), m.end(), joined, "hyphenation" if hyphen else "linebreak"))
     return edits
 
 
 def split_glued_words(text: str, names: set[str]) -> list[Edit]:
-    """``PublishedFebruary`` -> ``Published February`` when the glued form is no word and both parts are."""
+    """``PublishedFebruary`` -> ``Published February``: a CamelCase word no list knows (brands such as
+    ``BellSouth`` or ``YouTube`` are known to wordfreq), seen once, made of two common words."""
     edits = []
     for m in _GLUED_RE.finditer(text):
         a, b = m.group(1), m.group(2)
         whole = (a + b).lower()
-        if _zipf(whole) >= KNOWN_ZIPF:
+        if _zipf(whole) > 0 or text.count(m.group(0)) > 1:
             continue
-        if _zipf(a.lower()) >= 3.0 and _zipf(b.lower()) >= 3.0:
+        if a.lower() in _words() and b.lower() in _words() and _zipf(a.lower()) >= 3.0 and _zipf(b.lower()) >= 3.0:
             edits.append(Edit(m.start(), m.end(), f"{a} {b}", "glued"))
     return edits
 
 
-def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str] = frozenset()) -> list[Edit]:
+_WORD_TOKEN_RE = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
+_SENTENCE_END_RE = re.compile(r"(?:[.!?:•|]|^|\n)\s*[\"“‘(\[]?\s*$")
+_ABBREV_END_RE = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Col|Lt|Sgt|Capt|Prof|Jr|Sr|No))\.\s*$")
+_VOWEL_RE = re.compile(r"[aeiouy]")
+_CALENDAR = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+             "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _calendar_split(lw: str) -> str | None:
+    for cal in _CALENDAR:
+        if lw.startswith(cal) and len(lw) > len(cal) + 1:
+            rest = lw[len(cal):]
+            if rest in _words() and _zipf(rest) >= 5.0:
+                return f"{cal} {rest}"
+    return None
+_QUOTED_RE = re.compile(r"[\"“«„]([^\"”»“\n]{3,300})[\"”»“]")
+
+
+def _protected_spans(text: str) -> list[tuple[int, int]]:
+    """Whitespace tokens never touched (URLs, e-mails, handles, hashtags, numbers, code-like) and quoted
+    passages that are mostly unknown words (quotes in another language)."""
+    spans = []
+    for m in _TOKEN_RE.finditer(text):
+        if _PROTECTED_RE.search(m.group(0).strip(".,;:!?()\"“”‘’'")):
+            spans.append((m.start(), m.end()))
+    for m in _QUOTED_RE.finditer(text):
+        ws = [w.lower() for w in _WORD_TOKEN_RE.findall(m.group(1))]
+        if len(ws) >= 2 and sum(1 for w in ws if is_known(w)) < 0.6 * len(ws):
+            spans.append((m.start(), m.end()))
+    return spans
+
+
+def _split_candidates(lw: str) -> list[tuple[str, str]]:
+    words = _words()
+    out = []
+    for i in range(1, len(lw)):
+        a, b = lw[:i], lw[i:]
+        if (len(a) > 1 or a in ("a", "i")) and (len(b) > 1 or b == "a") and a in words and b in words:
+            if _zipf(a) >= SPLIT_ZIPF and _zipf(b) >= SPLIT_ZIPF:
+                out.append((a, b))
+    return out
+
+
+@dataclass
+class Choice:
+    replacement: str
+    kind: str
+    gain: float
+
+
+def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
+                min_zipf: float | None = None) -> Choice | None:
+    """The most likely intended text for an unknown lower-case word, in context, if clearly better."""
     from symspellpy import Verbosity
 
-    sym = _symspell()
+    # Keeping the word: a real word the dictionary lacks; likelier when the article uses it again.
+    z = _zipf(lw)
+    keep = LOG_P_UNKNOWN + KEEP_ZIPF_WEIGHT * z + (REPEAT_BONUS if seen[lw] > 1 else 0.0)
+    choices: list[Choice] = []
+    for s in _lookup(lw):
+        if min_zipf is not None and s.distance > 1:
+            continue  # capitalized words: one slip at most (Simec is no misspelt Some)
+        if s.term == lw or _zipf(s.term) < (SUGGESTION_ZIPF if min_zipf is None else min_zipf):
+            continue
+        score = (ERR_LOGP[s.distance] + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
+                 + (CONTEXT_BONUS if seen[s.term] else 0.0))
+        if s.term[0] != lw[0] and s.term[:2] != lw[1::-1]:
+            score += FIRST_LETTER_LOGP  # typists rarely get the first letter wrong
+        choices.append(Choice(s.term, "spelling", score))
+    for a, b in _split_candidates(lw):
+        if z > SPLIT_MAX_ZIPF and min(_zipf(a), _zipf(b)) < 5.5:
+            continue  # an attested compound (airforce), unless glued from two function words (tothe)
+        score = ERR_LOGP["split"] + _logp(prev, a) + _logp(a, b) + (_logp(b, nxt) if nxt else 0.0)
+        choices.append(Choice(f"{a} {b}", "glued", score))
+    if not choices:
+        return None
+    choices.sort(key=lambda c: c.gain, reverse=True)
+    best = choices[0]
+    if len(choices) > 1 and best.gain - choices[1].gain < ABSTAIN_GAP:
+        return None  # two readings about as likely: leave it to a human
+    base = keep + ((_logp_uni(nxt) - 0.4) if nxt else 0.0)
+    best.gain -= base
+    return best if best.gain >= MARGIN else None
+
+
+@lru_cache(maxsize=50_000)
+def _lookup(lw: str):
+    from symspellpy import Verbosity
+
+    return tuple(_symspell().lookup(lw, Verbosity.ALL, max_edit_distance=2 if len(lw) >= ED2_MIN_LEN else 1,
+                                    transfer_casing=False))
+
+
+def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str] = frozenset(),
+                     title: bool = False, seen: Counter | None = None,
+                     prior: list[tuple[int, int]] = ()) -> list[Edit]:
+    """Misspellings and glued lower-case words, ranked by frequency and context; names never touched."""
+    seen = seen if seen is not None else Counter(w.lower() for w in _WORD_TOKEN_RE.findall(text))
+    protected = sorted(_protected_spans(text) + list(prior))
+    tokens = list(_WORD_TOKEN_RE.finditer(text))
+    title_case = title and sum(t.group(0)[:1].isupper() for t in tokens) >= 0.7 * max(1, len(tokens))
+    caps_text = sum(t.group(0).isupper() for t in tokens) >= 0.6 * max(1, len(tokens))
     edits = []
-    for m in _TOKEN_RE.finditer(text):
-        tok = m.group(0)
-        core_m = re.search(r"[A-Za-z][A-Za-z'’]*[A-Za-z]|[A-Za-z]", tok)
-        if core_m is None or _PROTECTED_RE.search(tok):
+    pi = 0
+    for i, m in enumerate(tokens):
+        word = m.group(0)
+        if len(word) < 3 or "'" in word or "’" in word:
             continue
-        word = core_m.group(0)
         lw = word.lower()
-        if len(word) < 4 or "'" in word or "’" in word or lw in names or lw in custom_words:
+        if lw in custom_words or is_known(lw):
             continue
-        if word[1:].lower() != word[1:] and not word.isupper():  # camelCase / McName
+        start, end = m.start(), m.end()
+        while pi < len(protected) and protected[pi][1] <= start:
+            pi += 1
+        if any(s < end and e > start for s, e in protected[pi : pi + 3]):
             continue
-        if word.isupper():  # acronyms and shouting are left alone
+        if text[end : end + 1] in ("-", "_", "@", ".", "/") and text[end + 1 : end + 2].isalnum():
+            continue  # part of a compound, code-like or dotted token
+        if start and (text[start - 1] in "-_@#/." and text[start - 2 : start - 1].isalnum()):
             continue
-        if _zipf(lw) >= KNOWN_ZIPF:
-            continue
-        suggestions = sym.lookup(lw, Verbosity.CLOSEST, max_edit_distance=2, transfer_casing=False)
-        best = None
-        for s in suggestions:
-            if s.term == lw or _zipf(s.term) < SUGGESTION_ZIPF:
+        before = text[max(0, start - 6) : start]
+        initial = start == 0 or (bool(_SENTENCE_END_RE.search(before)) and not _ABBREV_END_RE.search(
+            text[max(0, start - 8) : start]))
+        nxt_m = tokens[i + 1] if i + 1 < len(tokens) else None
+        gap_after = text[end : nxt_m.start()] if nxt_m else ""
+        if word.islower():
+            if not _VOWEL_RE.search(lw):
+                continue  # bln, dtp: abbreviations
+            prev_w = tokens[i - 1].group(0) if i else ""
+            if prev_w[:1].isupper() and nxt_m and nxt_m.group(0)[:1].isupper() and len(word) <= 5 \
+                    and text[tokens[i - 1].end() : start].strip() == "" and gap_after.strip() == "":
+                continue  # Gazzetta dello Sport, Ludwig van Beethoven: a particle inside a name
+        elif word[0].isupper() and word[1:].islower():
+            # Capitalized: a name unless it starts a sentence (or is a word of a title in title case),
+            # is not a name the article uses, and is not followed by more names or figures (tables).
+            if seen[lw] > 1:
                 continue
-            if best is None or (s.distance, -s.count) < (best.distance, -best.count):
-                best = s
-        if best is None:
+            dated = _calendar_split(lw)
+            if dated is not None:  # Fridayin, Januaryto: a date glued to the next word
+                edits.append(Edit(start, end, _match_case(word, dated), "glued"))
+                continue
+            if lw in names or not (initial or title_case):
+                continue
+            if _zipf(lw) >= CAP_MAX_ZIPF:
+                continue  # wordfreq knows it: a name more likely than a slip
+            after = text[end : end + 3]
+            if re.match(r"\s+[\d(]", after) or (nxt_m and nxt_m.group(0)[:1].isupper() and not title_case
+                                                and gap_after.strip() == ""):
+                # A name in a table or followed by more names, unless it is a month (Auguest 1996).
+                choice = best_repair(lw, None, None, seen)
+                if choice is not None and choice.replacement in _CALENDAR:
+                    edits.append(Edit(start, end, _match_case(word, choice.replacement), "spelling"))
+                continue
+        elif word.isupper():
+            # Upper case: a headline word, or shouting in a sentence (then only long words: ISEAS, an
+            # acronym, stays); never in parentheses.
+            if len(word) < (5 if caps_text else 7) or lw in names or text[start - 1 : start] == "(":
+                continue
+        else:
+            continue  # mixed case: McName, iPhone, camelCase code
+        prev_m = tokens[i - 1] if i else None
+        prev = prev_m.group(0).lower() if prev_m and text[prev_m.end() : start].strip() == "" and not initial else None
+        nxt = nxt_m.group(0).lower() if nxt_m and gap_after.strip() == "" else None
+        # A capitalized word is only ever a common word misspelt: rarer candidates are likelier names.
+        choice = best_repair(lw, prev, nxt, seen, None if word.islower() else CAPITALIZED_SUGGESTION_ZIPF)
+        if choice is None:
             continue
-        start = m.start() + core_m.start()
-        edits.append(Edit(start, start + len(word), _match_case(word, best.term), "spelling"))
+        edits.append(Edit(start, end, _match_case(word, choice.replacement), choice.kind))
     return edits
 
 
-def normalize_text(text: str, field: str, names: set[str], prior: list[Correction], custom_words=frozenset()):
+def _spans(corrections: list[Correction], field: str) -> list[tuple[int, int]]:
+    return [(c.start, c.end) for c in corrections if c.field == field]
+
+
+def normalize_text(text: str, field: str, names: set[str], prior: list[Correction], custom_words=frozenset(),
+                   seen: Counter | None = None):
     text, prior = apply_edits(text, fix_encoding(text), field, prior)
-    text, prior = apply_edits(text, join_broken_words(text), field, prior)
+    text, prior = apply_edits(text, join_broken_words(text, _spans(prior, field)), field, prior)
     text, prior = apply_edits(text, split_glued_words(text, names), field, prior)
-    text, prior = apply_edits(text, correct_spelling(text, names, custom_words=custom_words), field, prior)
+    edits = correct_spelling(text, names, custom_words=custom_words, title=field == "title", seen=seen,
+                             prior=_spans(prior, field))
+    text, prior = apply_edits(text, edits, field, prior)
     return text, prior
 
 
+def _language(article: Article) -> tuple[str | None, float | None]:
+    """Plain English news is recognised from its words (cheap); anything else goes to lingua."""
+    words = _WORD_TOKEN_RE.findall(article.body[:3000])
+    long_words = [w for w in words if len(w) >= 3 and w.islower()][:300]  # names are no evidence
+    if len(long_words) >= ENGLISH_MIN_WORDS:
+        share = sum(1 for w in long_words if w in _words()) / len(long_words)
+        if share >= ENGLISH_SHARE:
+            return "en", None
+    elif len(long_words) >= 8 and sum(1 for w in long_words if w in _words()) >= 0.95 * len(long_words):
+        return "en", None  # tables and short items: few words, all English
+    return detect(f"{article.title}\n{article.body}")
+
+
 def normalize(article: Article, *, custom_words: frozenset[str] = frozenset()) -> Article:
-    lang, conf = (article.language, article.language_confidence) if article.language else detect(
-        f"{article.title}\n{article.body}")
+    lang, conf = (article.language, article.language_confidence) if article.language else _language(article)
     if lang not in (None, "en"):
         skipped = dict(article.skipped, normalize=f"language {lang} is not supported")
         return article.model_copy(update={"language": lang, "language_confidence": conf, "skipped": skipped})
     names = proper_nouns(article.body)
+    seen = Counter(w.lower() for w in _WORD_TOKEN_RE.findall(article.title))
+    seen.update(w.lower() for w in _WORD_TOKEN_RE.findall(article.body))
     corrections: list[Correction] = []
-    title, corrections = normalize_text(article.title, "title", names, corrections, custom_words)
-    body, corrections = normalize_text(article.body, "body", names, corrections, custom_words)
+    title, corrections = normalize_text(article.title, "title", names, corrections, custom_words, seen)
+    body, corrections = normalize_text(article.body, "body", names, corrections, custom_words, seen)
     return article.model_copy(update={"title": title, "body": body, "corrections": corrections,
                                       "language": lang, "language_confidence": conf})
+
+
+def undo(text: str, corrections: list[Correction], field: str = "body") -> str:
+    """The text before normalization, from the normalized text and its corrections."""
+    for c in sorted((c for c in corrections if c.field == field), key=lambda c: c.start, reverse=True):
+        text = text[: c.start] + c.original + text[c.end :]
+    return text
+
+
+def warm_up() -> None:
+    _symspell()
+    _bigrams()
+    is_known("the")
+    _zipf("the")
+    detect("The minister said on Monday that the talks would resume next week.")
+
+
+def load_custom_words(settings) -> frozenset[str]:
+    """``custom_words`` and the words of ``custom_words_file`` (one a line, # comments), lower case."""
+    words = {w.strip().lower() for w in settings.custom_words if w.strip()}
+    path = getattr(settings, "custom_words_file", None)
+    if path:
+        from pathlib import Path
+
+        from pipeline.errors import ConfigError
+
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigError(f"custom_words_file {path}: {exc.strerror or exc}") from None
+        words.update(ln.split("#", 1)[0].strip().lower() for ln in lines if ln.split("#", 1)[0].strip())
+    return frozenset(words)

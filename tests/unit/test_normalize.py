@@ -55,3 +55,107 @@ def test_mojibake_repaired():
 def test_non_english_is_skipped():
     a = normalize(art("Der Trainer lobte nach dem Spiel die Geduld seiner Mannschaft und sagte, sie habe gewartet."))
     assert a.corrections == [] and a.language == "de" and "normalize" in a.skipped
+
+
+# ---- issue #4: each repair, each protection, case, offsets ------------------------------------------
+
+from pipeline.stages.normalize import is_known, load_custom_words, undo  # noqa: E402
+
+
+def fixed(body: str, title: str = "Title", **kw) -> Article:
+    a = normalize(art(body, title), **kw)
+    check_offsets(a)
+    assert undo(a.body, a.corrections, "body") == body
+    assert undo(a.title, a.corrections, "title") == title
+    return a
+
+
+ENGLISH = " The minister said on Monday that the talks with the other side would resume next week in the capital."
+
+
+def test_misspelling_fixed_by_frequency_and_context():
+    a = fixed("The goverment said the plan would go ahead." + ENGLISH)
+    assert "The government said" in a.body
+    (c,) = a.corrections
+    assert (c.original, c.corrected, c.kind) == ("goverment", "government", "spelling")
+
+
+def test_context_picks_between_candidates():
+    # "tje" is one edit from the, tie, toe...: the neighbours decide
+    a = fixed("He said tje government would act." + ENGLISH)
+    assert "said the government" in a.body
+
+
+def test_linebreak_and_hyphenation_joins():
+    a = fixed("The pow\n\ners met. The govern-\nment spoke and the well-\nknown plan won." + ENGLISH)
+    assert "The powers met" in a.body and "The government spoke" in a.body and "well-known plan" in a.body
+    kinds = sorted(c.kind for c in a.corrections)
+    assert kinds == ["hyphenation", "hyphenation", "linebreak"]
+
+
+def test_real_line_break_between_words_is_kept():
+    a = fixed("They reached the\nend of the road." + ENGLISH)
+    assert "the\nend" in a.body and a.corrections == []
+
+
+def test_glued_words_split():
+    a = fixed("The report was PublishedFebruary and police saidon Friday they would keepgiving aid." + ENGLISH)
+    assert "Published February" in a.body and "said on Friday" in a.body and "keep giving aid" in a.body
+    assert {c.kind for c in a.corrections} == {"glued"}
+
+
+def test_brands_and_real_compounds_not_split():
+    a = fixed("Shares of BellSouth and YouTube rose while the newsdesk and the airforce waited." + ENGLISH)
+    assert a.corrections == []
+
+
+def test_mojibake_and_case_preserved():
+    a = fixed("Officials RECIEVED the letter and it wasnâ€™t over." + ENGLISH, title="Europe Takes Subsutantial Role")
+    assert "RECEIVED" in a.body and "wasn’t" in a.body
+    assert a.title == "Europe Takes Substantial Role"
+
+
+def test_rare_real_words_never_changed():
+    assert is_known("swelters")
+    a = fixed("The city swelters in the heat and the hitless team came late." + ENGLISH,
+              title="Europe Swelters in Record Heat")
+    assert a.corrections == [] and a.title == "Europe Swelters in Record Heat"
+
+
+def test_names_protected():
+    body = ("Then Mr Hegsethh met Abhijeet Kumar and Hegsethh left. Puchon 2 Chonbuk 1\n"
+            "Gete Wami won the race. The Gazzetta dello Sport said so." + ENGLISH)
+    a = fixed(body)
+    assert a.corrections == []
+
+
+def test_protected_tokens():
+    body = ("Write to recieve@exmaple.com or see https://exmaple.com/recieve and www.goverment.org, "
+            "follow @recieve and #goverment, run recieve_data() or recieve.py, NATOO and ABCD said 12 mln "
+            "bln." + ENGLISH)
+    a = fixed(body)
+    assert a.corrections == []
+
+
+def test_foreign_quotes_protected():
+    a = fixed('He shouted "nous sommes ensemble toujours" at the crowd.' + ENGLISH)
+    assert a.corrections == []
+
+
+def test_custom_words(tmp_path):
+    from pipeline.settings import Settings
+
+    a = fixed("The goverment said." + ENGLISH, custom_words=frozenset({"goverment"}))
+    assert a.corrections == []
+    f = tmp_path / "words.txt"
+    f.write_text("# outlets\nNewsflowz\nHegsethh  # a name\n")
+    words = load_custom_words(Settings(custom_words=["Zelenskyy"], custom_words_file=f))
+    assert words == {"newsflowz", "hegsethh", "zelenskyy"}
+
+
+def test_offsets_after_length_changes():
+    body = "The pow\n\ners and the goverment saidon Friday the plan was PublishedFebruary." + ENGLISH
+    a = fixed(body)
+    assert len(a.corrections) == 4
+    for c in a.corrections:
+        assert a.body[c.start:c.end] == c.corrected

@@ -1,0 +1,62 @@
+"""The typo evaluation's own pieces, on a tiny CoNLL file (no ../shared needed)."""
+
+import random
+from datetime import datetime, timezone
+
+from pipeline.evaluation.typos import Score, build_doc, read_conll, score_doc
+from pipeline.stages.normalize import normalize
+from schemas import Article
+
+CONLL = """-DOCSTART- -X- -X- O
+
+GOVERNMENT NN B-NP O
+WINS VBZ B-VP O
+VOTE NN B-NP O
+. . O O
+
+Prime NNP B-NP O
+minister NN I-NP O
+Pete NNP I-NP B-PER
+Hegseth NNP I-NP I-PER
+said VBD B-VP O
+the DT B-NP O
+government NN I-NP O
+( ( O O
+" " O O
+in IN O O
+Kyiv NNP O B-LOC
+" " O O
+) ) O O
+would MD B-VP O
+support VB I-VP O
+the DT B-NP O
+plan NN I-NP O
+'s POS O O
+goals NNS I-NP O
+. . O O
+"""
+
+
+def test_rebuilt_text_injection_and_scoring(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text(CONLL)
+    (doc,) = read_conll(path)
+    clean = build_doc(doc, random.Random(1), {}, 0.0)
+    assert clean.title == "GOVERNMENT WINS VOTE."
+    assert clean.body == 'Prime minister Pete Hegseth said the government ("in Kyiv") would support the plan\'s goals.'
+    assert [clean.body[s:e] for _, s, e in clean.entity_spans] == ["Pete", "Hegseth", "Kyiv"]
+    # Every eligible word corrupted: misspellings from the (reversed) pairs, line breaks, glued pairs.
+    built = build_doc(doc, random.Random(3), {"government": ["goverment"], "support": ["suport"]}, 1.0)
+    assert built.injected and all(f in ("title", "body") for f, _ in built.injected)
+    for fld, inj in built.injected:
+        text = built.title if fld == "title" else built.body
+        assert text[inj.start:inj.end] != inj.expected
+    for _, s, e in built.entity_spans:  # entities never corrupted
+        assert built.body[s:e] in ("Pete", "Hegseth", "Kyiv")
+    art = Article(id="x", origin="t", received_at=datetime(2025, 1, 1, tzinfo=timezone.utc), raw_format="text",
+                  title=built.title, body=built.body, language="en")
+    out = normalize(art)
+    sc = Score()
+    score_doc(built, out, sc, {})
+    assert sc.injected == len(built.injected) and sc.names_changed == 0
+    assert sc.restored <= sc.injected and sc.right <= sc.changes == len(out.corrections)
