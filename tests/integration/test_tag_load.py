@@ -33,8 +33,9 @@ async def group_members(settings, group: str) -> list[str]:
     admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
     await admin.start()
     try:
-        (desc,) = await admin.describe_consumer_groups([group])
-        return sorted(m[0] for m in desc.members)
+        responses = await admin.describe_consumer_groups([group])
+        # DescribeGroups: groups = [(error, group_id, state, protocol_type, protocol, members)], member_id first
+        return sorted(m[0] for r in responses for g in r.groups if g[1] == group for m in g[5])
     finally:
         await admin.close()
 
@@ -61,6 +62,7 @@ async def test_worker_stays_in_group_under_sustained_tagging(broker, make_worker
     assert len(got[topics.TAGGED]) == 1, worker.log()[-3000:]
     member = re.search(r"Joined group '[^']+' \(generation (\d+)\) with member_id (\S+)", worker.log())
     assert member, worker.log()[-3000:]
+    await asyncio.sleep(3)  # let lines the start-up left pending reach the log
     settled = len(worker.log())
 
     await send([seed.model_copy(update={"id": f"load{i:04d}", "origin": f"load/{i}.txt"}) for i in range(N_ARTICLES)])
