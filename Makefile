@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration install schemas bench eval clean
+.PHONY: run test unit integration install schemas bench eval clean train-ner
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newsflow needs Python 3.11 or newer")'
@@ -41,3 +41,12 @@ eval: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .newsflow .pytest_cache
+
+# Issue #5: the shipped NER model (pipeline/models/ner-news), reproducible from CoNLL-2003 in ../shared/eval
+NER_DATA ?= ../shared/eval
+train-ner: $(STAMP)
+	$(BIN)/python training/ner/prepare.py --data $(NER_DATA) --out training/ner/corpus
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice $(BIN)/python -m spacy train training/ner/config.cfg --output training/ner/output
+	rm -rf pipeline/models/ner-news && cp -r training/ner/output/model-best pipeline/models/ner-news
+	$(BIN)/python training/ner/gazetteer.py --corpus training/ner/corpus/train.spacy --out pipeline/models/ner-news/gazetteer.json
+	du -sh pipeline/models/ner-news

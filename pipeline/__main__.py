@@ -1,3 +1,4 @@
 from pipeline.cli import entrypoint
 
-entrypoint()
+if __name__ == "__main__":  # a spawned child process (the tag stage's) imports this module too
+    entrypoint()

@@ -183,6 +183,10 @@ def register_agents(app: faust.App, settings: Settings) -> None:
                 await normalized_t.send(key=art.id.encode(), value=encode(out))
 
     if "tag" in settings.stages:
+        from pipeline import tag_process
+
+        tag_executor = tag_process.make_executor(settings) if settings.tag_in_process else None
+
         @app.agent(normalized_t, name="newsflow.tag")
         async def tag_agent(stream):
             loop = asyncio.get_running_loop()
@@ -193,7 +197,10 @@ def register_agents(app: faust.App, settings: Settings) -> None:
                         arts.append(decode(v, Article))
                     except (ValueError, ValidationError) as exc:
                         await to_dlq(StageError("tag", "news.normalized", f"record is not a valid article: {exc}"), v)
-                results = await loop.run_in_executor(executor, pipe.tag_batch, arts)
+                if tag_executor is not None:  # issue #5: the model runs in a child process
+                    results = await tag_process.tag_batch(loop, tag_executor, arts)
+                else:
+                    results = await loop.run_in_executor(executor, pipe.tag_batch, arts)
                 for art, res in zip(arts, results):
                     if isinstance(res, StageError):
                         await to_dlq(res, encode(art))

@@ -679,6 +679,46 @@ def eval_typos(
             out.print(f"[bold]{bucket}[/]")
             for line in lines:
                 out.print("  " + line, markup=False, highlight=False)
+# Issue #5: entity tagging evaluation (`newsflow eval entities`)
+# --------------------------------------------------------------------------------------------------
+
+
+@eval_app.command("entities")
+def eval_entities(
+    data: Path = typer.Option(Path("../shared/eval"), "--data", help="Folder with conll2003-test.txt."),
+    model: str = typer.Option("", "--model", help="spaCy model package or path (default: newsflow's shipped model)."),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also measure untuned en_core_web_sm."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Entity-level precision, recall and F1 on CoNLL-2003 test (exact span, mapped label), tokens/s on one core."""
+    import json
+
+    from pipeline.evaluation.entities import evaluate
+
+    test = data / "conll2003-test.txt"
+    if not test.exists():
+        err.print(f"newsflow: error: {test} not found; the CoNLL-2003 files live in ../shared/eval "
+                  "(pass --data DIR)", markup=False, highlight=False)
+        raise typer.Exit(2)
+    try:
+        res = evaluate(data, model=model, baseline=baseline)
+    except (OSError, ValueError) as exc:
+        err.print(f"newsflow: error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(res))
+        return
+    out.print(f"model: {res['model']}", markup=False, highlight=False)
+    out.print(f"CoNLL-2003 test ({res['documents']} documents, {res['speed']['tokens']} tokens): "
+              f"P {res['precision']:.3f}  R {res['recall']:.3f}  F1 {res['f1']:.3f}", markup=False, highlight=False)
+    for lab, r in res["per_label"].items():
+        out.print(f"  {lab:5} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}", markup=False, highlight=False)
+    out.print(f"tag stage speed, one thread: {res['tokens_per_s']:,} tokens per CPU-second "
+              f"({res['tokens_per_wall_s']:,} per wall-clock second)", markup=False, highlight=False)
+    if baseline:
+        out.print(f"baseline {res['baseline_model']}: P {res['baseline_precision']:.3f}  R {res['baseline_recall']:.3f}  "
+                  f"F1 {res['baseline_f1']:.3f}, {res['baseline_tokens_per_s']:,} tokens per CPU-second",
+                  markup=False, highlight=False)
 
 
 def entrypoint() -> None:

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     dedup_sweep_interval_s: float = Field(default=60.0, gt=0, description="How often the worker expires old index keys.")
     tag_batch_size: int = Field(default=32, ge=1, le=4096)
     tag_batch_wait_s: float = Field(default=0.05, ge=0)
+    tag_in_process: bool = Field(default=True, description="Run the NER model in a child process (own GIL), "
+                                 "so heartbeats never wait on it (issue #5).")
     spacy_model: str = Field(default="", description="spaCy model package or path; empty: newsflow's default.")
     custom_words: list[str] = Field(default_factory=list, description="Words the typo fixer must accept as right.")
     # issue #6: enrichers

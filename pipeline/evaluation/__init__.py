@@ -1,0 +1,1 @@
+"""Evaluation of pipeline stages on labelled data (read from ../shared/eval by default)."""

