@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     tag_batch_wait_s: float = Field(default=0.05, ge=0)
     spacy_model: str = Field(default="", description="spaCy model package or path; empty: newsflow's default.")
     custom_words: list[str] = Field(default_factory=list, description="Words the typo fixer must accept as right.")
+    # issue 9 (benchmark): diagnostic mode measuring the transport alone
+    noop: bool = Field(
+        default=False,
+        description="Benchmark/diagnostic mode: every agent forwards its input record unchanged (no decode, "
+        "no stage, no encode) along the same topics, so only Kafka and Faust are measured. Never in production.",
+    )
 
     @field_validator("stages", "custom_words", mode="before")
     @classmethod
