@@ -71,7 +71,26 @@ def create_app(settings: Settings) -> faust.App:
         logging_config=None,
     )
     register_agents(app, settings)
+    set_fetch_max_wait(settings.fetch_max_wait_ms)
     return app
+
+
+# issue 9 (benchmark): Faust 0.15.3 creates its consumer with fetch_max_wait_ms=1500 and no setting for it
+def set_fetch_max_wait(ms: int) -> None:
+    """Make the worker's consumer ask the broker to hold a fetch at most ``ms`` milliseconds."""
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    original = getattr(AIOKafkaConsumerThread, "_newsflow_original_create", None)
+    if original is None:
+        original = AIOKafkaConsumerThread._create_worker_consumer
+        AIOKafkaConsumerThread._newsflow_original_create = original  # type: ignore[attr-defined]
+
+    def create(self, transport):
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = ms  # aiokafka 0.14 reads it when the consumer starts
+        return consumer
+
+    AIOKafkaConsumerThread._create_worker_consumer = create  # type: ignore[method-assign]
 
 
 def register_agents(app: faust.App, settings: Settings) -> None:

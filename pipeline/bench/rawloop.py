@@ -1,6 +1,6 @@
 """The transport peer: a plain aiokafka consume->produce loop over the pipeline's five hops.
 
-``python -m pipeline.bench.rawloop BROKER`` reads news.raw, news.parsed, news.unique, news.normalized
+``python -m pipeline.bench.rawloop BROKER [FETCH_MAX_WAIT_MS]`` reads news.raw, news.parsed, news.unique, news.normalized
 and news.tagged (every partition, from their current end, no consumer group) and forwards each record
 (key and value bytes untouched) to the next topic, exactly the hops the no-op pipeline makes. It prints
 ``ready`` once positioned and runs until SIGTERM.
@@ -19,8 +19,9 @@ from pipeline import topics
 NEXT = {src: dst for src, dst in topics.STAGE_TOPICS.values()}
 
 
-async def main(broker: str) -> None:
+async def main(broker: str, fetch_max_wait_ms: int = 500) -> None:
     consumer = AIOKafkaConsumer(bootstrap_servers=broker, enable_auto_commit=False, group_id=None,
+                                fetch_max_wait_ms=fetch_max_wait_ms,
                                 max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
     producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", linger_ms=5, max_request_size=8 * 1024 * 1024)
     await consumer.start()
@@ -60,4 +61,4 @@ async def main(broker: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 500))

