@@ -60,20 +60,23 @@ def print_table(result: dict, console: Console) -> None:
         t.add_row("[yellow]peer: naive spaCy nlp(text)[/]", _fmt(nv["articles_per_s"]), _fmt(nv["words_per_s"]),
                   f"{nv['model']}, {nv['articles']} articles")
     ph = result.get("phases", {})
+    for key, p in ph.items():
+        if p.get("error"):
+            t.add_row(f"[red]{key}[/]", "–", "", "failed: " + p["error"].splitlines()[0][:120])
     for key, label in (("pipeline_1w", "pipeline, 1 worker"), ("pipeline_2w", "pipeline, 2 workers")):
-        if key in ph:
+        if key in ph and not ph[key].get("error"):
             p = ph[key]
             t.add_row(f"[bold]{label}[/]", _fmt(p["per_s"]), "",
                       f"{p['arrived']}/{p['messages']} out in {p['seconds']:.1f} s; " +
                       ", ".join(f"{k.split('.')[-1]} {v}" for k, v in p["counts"].items()))
     for key, label in (("noop_1w", "no-op pipeline (msgs/s, 5 hops)"), ("rawloop", "[yellow]peer: raw aiokafka loop[/] (msgs/s, 5 hops)")):
-        if key in ph:
+        if key in ph and not ph[key].get("error"):
             p = ph[key]
             t.add_row(label, _fmt(p["per_s"]), "", f"{p['arrived']}/{p['messages']} in {p['seconds']:.2f} s")
     console.print(t)
 
     lat = ph.get("latency_1w")
-    if lat:
+    if lat and not lat.get("error"):
         lt = Table(title=f"End-to-end latency at {lat.get('offered_per_s')} articles/s offered (50% of max)",
                    title_justify="left")
         for col in ("count", "p50", "p95", "p99", "max"):
@@ -110,6 +113,7 @@ def write_chart(result: dict, path: Path) -> Path | None:
     bars: list[tuple[str, float, str]] = []
     if result.get("naive"):
         bars.append(("naive spaCy\nnlp(text)", result["naive"]["articles_per_s"], "#bbbbbb"))
+    ph = {k: v for k, v in ph.items() if not v.get("error")}
     if "pipeline_1w" in ph:
         bars.append(("newsflow\n1 worker", ph["pipeline_1w"]["per_s"], "#1f77b4"))
     if "pipeline_2w" in ph:

@@ -445,6 +445,14 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
                 if time.perf_counter() > deadline:
                     raise PhaseError(f"{name}: workers not ready within 240 s; see {workdir}")
                 await asyncio.sleep(0.3)
+            # several workers: wait until the group has settled (no new join for 3 s)
+            joins = -1
+            while workers > 1 and time.perf_counter() < deadline:
+                now_joins = sum(pr.log_text().count("Joined group") for pr in procs)
+                if now_joins == joins:
+                    break
+                joins = now_joins
+                await asyncio.sleep(3.0)
 
         producer = make_producer(settings)
         await _start_with_retry(producer.start, settings, 30.0)
@@ -632,30 +640,35 @@ def run_bench(opts: BenchOptions) -> dict:
         result["profile"] = profile_chain(corpus, settings, opts.out_dir)
     del parsed
 
+    async def phase(key: str, *args, **kw) -> dict:
+        try:
+            res = await stream_phase(opts, *args, **kw)
+        except PhaseError as exc:
+            log(f"  {key} failed: {str(exc).splitlines()[0]}")
+            res = {"phase": args[0], "error": str(exc), "complete": False}
+        result["phases"][key] = res
+        return res
+
     async def streaming() -> None:
         log(f"pipeline: 1 worker, {len(corpus)} articles offered at once…")
-        p1 = await stream_phase(opts, "pipeline-1w", corpus_messages(corpus))
-        result["phases"]["pipeline_1w"] = p1
-        log(f"  {p1['per_s']} articles/s")
-        if not opts.skip_latency:
+        p1 = await phase("pipeline_1w", "pipeline-1w", corpus_messages(corpus))
+        log(f"  {p1.get('per_s')} articles/s")
+        if not opts.skip_latency and p1.get("per_s"):
             rate = max(0.5, p1["per_s"] * 0.5)
             n = int(min(len(corpus), max(20, rate * opts.latency_seconds)))
             log(f"latency: 1 worker, {n} articles paced at {rate:.1f}/s (50% of the maximum)…")
-            result["phases"]["latency_1w"] = await stream_phase(opts, "latency-1w", corpus_messages(corpus, n), rate=rate)
+            await phase("latency_1w", "latency-1w", corpus_messages(corpus, n), rate=rate)
         if not opts.skip_scaling:
             log("scaling: 2 worker processes…")
-            p2 = await stream_phase(opts, "pipeline-2w", corpus_messages(corpus), workers=2)
-            result["phases"]["pipeline_2w"] = p2
-            log(f"  {p2['per_s']} articles/s")
+            p2 = await phase("pipeline_2w", "pipeline-2w", corpus_messages(corpus), workers=2)
+            log(f"  {p2.get('per_s')} articles/s")
         if not opts.skip_transport:
             n = opts.transport_messages or max(len(corpus), 4000)
             msgs = transport_messages(corpus, n)
             log(f"transport: no-op pipeline, {n} messages, 5 hops…")
-            result["phases"]["noop_1w"] = await stream_phase(opts, "noop-1w", msgs, mode="noop")
-            log(f"  {result['phases']['noop_1w']['per_s']} msgs/s")
+            log(f"  {(await phase('noop_1w', 'noop-1w', msgs, mode='noop')).get('per_s')} msgs/s")
             log(f"transport: raw aiokafka loop, {n} messages, 5 hops…")
-            result["phases"]["rawloop"] = await stream_phase(opts, "rawloop", msgs, mode="rawloop")
-            log(f"  {result['phases']['rawloop']['per_s']} msgs/s")
+            log(f"  {(await phase('rawloop', 'rawloop', msgs, mode='rawloop')).get('per_s')} msgs/s")
 
     asyncio.run(streaming())
     result.update(summarize(result))
@@ -683,7 +696,7 @@ def summarize(r: dict) -> dict:
     p2 = ph.get("pipeline_2w", {}).get("per_s")
     s["articles_per_s_2_workers"] = p2
     s["scaling_2_workers"] = round(p2 / s["articles_per_s"], 3) if p2 and s["articles_per_s"] else None
-    rss = [x for k in ("pipeline_1w", "latency_1w", "pipeline_2w") for x in ph.get(k, {}).get("peak_rss_mb", []) if x]
+    rss = [x for k in ("pipeline_1w", "latency_1w", "pipeline_2w") for x in ph.get(k, {}).get("peak_rss_mb") or [] if x]
     s["peak_rss_mb"] = max(rss) if rss else None
     st = r.get("stages", {})
     s["dedup_index_entries"] = st.get("dedup_index_entries")
