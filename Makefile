@@ -31,6 +31,7 @@ schemas: $(STAMP)
 	$(BIN)/newsflow schemas export
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/newsflow bench $(ARGS)
 
 eval: $(STAMP)

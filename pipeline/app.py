@@ -76,10 +76,32 @@ def create_app(settings: Settings) -> faust.App:
         from pipeline.http import register_http
 
         register_http(app, settings)
+    set_fetch_max_wait(settings.fetch_max_wait_ms)
     return app
 
 
+# issue 9 (benchmark): Faust 0.15.3 creates its consumer with fetch_max_wait_ms=1500 and no setting for it
+def set_fetch_max_wait(ms: int) -> None:
+    """Make the worker's consumer ask the broker to hold a fetch at most ``ms`` milliseconds."""
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    original = getattr(AIOKafkaConsumerThread, "_newsflow_original_create", None)
+    if original is None:
+        original = AIOKafkaConsumerThread._create_worker_consumer
+        AIOKafkaConsumerThread._newsflow_original_create = original  # type: ignore[attr-defined]
+
+    def create(self, transport):
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = ms  # aiokafka 0.14 reads it when the consumer starts
+        return consumer
+
+    AIOKafkaConsumerThread._create_worker_consumer = create  # type: ignore[method-assign]
+
+
 def register_agents(app: faust.App, settings: Settings) -> None:
+    if settings.noop:
+        register_noop_agents(app, settings)
+        return
     parts = topic_partitions(settings)
 
     def topic(name: str) -> faust.TopicT:
@@ -233,3 +255,28 @@ def register_agents(app: faust.App, settings: Settings) -> None:
                         await to_dlq(res, encode(art))
                     else:
                         await enriched_t.send(key=art.id.encode(), value=encode(res))
+
+
+# issue 9 (benchmark): the no-op pipeline
+def register_noop_agents(app: faust.App, settings: Settings) -> None:
+    """Benchmark/diagnostic mode (``noop = true``): one agent per stage forwards each record, key and
+    value bytes untouched, from the stage's input topic to its output topic. Same topics, partitions
+    and hops as the real pipeline (5 consume->produce hops from news.raw to news.enriched), no stage
+    work, so ``newsflow bench`` can compare it hop for hop with a raw aiokafka loop."""
+    parts = topic_partitions(settings)
+
+    def topic(name: str) -> faust.TopicT:
+        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+                         partitions=parts[name])
+
+    def forwarder(stage: str, src: faust.TopicT, dst: faust.TopicT) -> None:
+        async def forward(stream):
+            async for event in stream.events():
+                await dst.send(key=event.key, value=event.value)
+
+        forward.__name__ = f"noop_{stage}"
+        app.agent(src, name=f"newsflow.noop.{stage}")(forward)
+
+    for stage, (src, dst) in topics.STAGE_TOPICS.items():
+        if stage in settings.stages:
+            forwarder(stage, topic(src), topic(dst))

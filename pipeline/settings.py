@@ -49,6 +49,13 @@ class Settings(BaseSettings):
                     "from its changelog would stop before the last records of a multi-record batch.",
     )
 
+    # issue 9 (benchmark): Faust hard-codes 1500 ms; the embedded broker (Tansu) does not answer a waiting
+    # fetch as soon as a record arrives, so on it every hop can wait a large part of this (README "Benchmark").
+    fetch_max_wait_ms: int = Field(
+        default=1500, ge=1, le=60_000,
+        description="Longest time the broker may hold a worker's fetch request (Faust's default 1500).",
+    )
+
     # --- worker --------------------------------------------------------------------------------
     stages: list[str] = Field(
         default_factory=lambda: ["parse", "dedup", "normalize", "tag", "enrich"],
@@ -87,6 +94,12 @@ class Settings(BaseSettings):
                                 description="Table the PostgreSQL sink writes.")
     custom_words_file: Path | None = Field(
         default=None, description="File of more such words (names in the news, outlets), one a line, # comments."
+    )
+    # issue 9 (benchmark): diagnostic mode measuring the transport alone
+    noop: bool = Field(
+        default=False,
+        description="Benchmark/diagnostic mode: every agent forwards its input record unchanged (no decode, "
+        "no stage, no encode) along the same topics, so only Kafka and Faust are measured. Never in production.",
     )
 
     @field_validator("stages", "custom_words", mode="before")

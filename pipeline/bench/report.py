@@ -1,0 +1,161 @@
+"""The benchmark's outputs: a rich table, a JSON file and a PNG chart (matplotlib)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+#: the keys ``newsflow bench --json`` always prints first (the issue's contract)
+HEADLINE_KEYS = (
+    "articles_per_s", "naive_spacy_articles_per_s", "ratio_vs_naive", "noop_msgs_per_s", "rawloop_msgs_per_s",
+    "transport_ratio", "latency_offered_per_s", "latency_p50_s", "latency_p95_s", "latency_p99_s",
+    "articles_per_s_2_workers", "scaling_2_workers", "peak_rss_mb", "dedup_index_entries", "dedup_index_mb", "complete",
+)
+
+
+def ordered(result: dict) -> dict:
+    out = {k: result.get(k) for k in HEADLINE_KEYS}
+    out.update({k: v for k, v in result.items() if k not in out})
+    return out
+
+
+def write_json(result: dict, out_dir: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    data = orjson.dumps(ordered(result), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+    path = out_dir / f"bench-{stamp}.json"
+    path.write_bytes(data)
+    (out_dir / "latest.json").write_bytes(data)
+    return path
+
+
+def _fmt(v, unit: str = "") -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.3f}{unit}" if v < 10 else f"{v:,.1f}{unit}"
+    return f"{v:,}{unit}"
+
+
+def print_table(result: dict, console: Console) -> None:
+    c = result.get("corpus", {})
+    console.print(f"[bold]newsflow bench[/]: {c.get('articles')} articles from {c.get('source')} "
+                  f"(seed {c.get('seed')}, {c.get('words_total', 0):,} words, {c.get('exact_duplicates')} exact and "
+                  f"{c.get('near_duplicates')} near duplicates, {c.get('typos')} typos)")
+    t = Table(title="Throughput", title_justify="left")
+    t.add_column("what")
+    t.add_column("articles/s", justify="right")
+    t.add_column("words/s", justify="right")
+    t.add_column("note")
+    for name, st in result.get("stages", {}).get("stages", {}).items():
+        t.add_row(f"stage {name} (function alone)", _fmt(st["articles_per_s"]), _fmt(st["words_per_s"]),
+                  f"{st['articles_in']} in, {st['share_of_time']:.0%} of chain time")
+    if "stages" in result:
+        t.add_row("chain in-process (sum of stages)", _fmt(result["stages"]["chain_articles_per_s"]), "", "ceiling of 1 worker")
+    nv = result.get("naive")
+    if nv:
+        t.add_row("[yellow]peer: naive spaCy nlp(text)[/]", _fmt(nv["articles_per_s"]), _fmt(nv["words_per_s"]),
+                  f"{nv['model']}, {nv['articles']} articles")
+    ph = result.get("phases", {})
+    for key, p in ph.items():
+        if p.get("error"):
+            t.add_row(f"[red]{key}[/]", "–", "", "failed: " + p["error"].splitlines()[0][:120])
+    for key, label in (("pipeline_1w", "pipeline, 1 worker"), ("pipeline_2w", "pipeline, 2 workers")):
+        if key in ph and not ph[key].get("error"):
+            p = ph[key]
+            t.add_row(f"[bold]{label}[/]", _fmt(p["per_s"]), "",
+                      f"{p['arrived']}/{p['messages']} out in {p['seconds']:.1f} s; " +
+                      ", ".join(f"{k.split('.')[-1]} {v}" for k, v in p["counts"].items()))
+    for key, label in (("noop_1w", "no-op pipeline (msgs/s, 5 hops)"), ("rawloop", "[yellow]peer: raw aiokafka loop[/] (msgs/s, 5 hops)")):
+        if key in ph and not ph[key].get("error"):
+            p = ph[key]
+            t.add_row(label, _fmt(p["per_s"]), "", f"{p['arrived']}/{p['messages']} in {p['seconds']:.2f} s")
+    console.print(t)
+
+    lat = ph.get("latency_1w")
+    if lat and not lat.get("error"):
+        lt = Table(title=f"End-to-end latency at {lat.get('offered_per_s')} articles/s offered (50% of max)",
+                   title_justify="left")
+        for col in ("count", "p50", "p95", "p99", "max"):
+            lt.add_column(col, justify="right")
+        L = lat.get("latency", {})
+        lt.add_row(str(L.get("count")), *(_fmt(L.get(f"{q}_s"), " s") for q in ("p50", "p95", "p99", "max")))
+        console.print(lt)
+
+    tt = Table(title="Targets", title_justify="left")
+    for col in ("measure", "value", "target", "met"):
+        tt.add_column(col)
+    for key, tg in result.get("targets", {}).items():
+        met = tg["met"]
+        mark = "[green]yes[/]" if met else ("–" if met is None else f"[red]no[/] ({tg.get('short_by')})")
+        tt.add_row(key, _fmt(tg["value"]), tg["target"], mark)
+    tt.add_row("dedup index", f"{_fmt(result.get('dedup_index_entries'))} entries, "
+               f"{_fmt(result.get('dedup_index_mb'))} MB", "", "")
+    console.print(tt)
+    env = result.get("environment", {})
+    console.print(f"[dim]{env.get('cpus')} CPUs, load {env.get('loadavg_before')} -> {env.get('loadavg_after')}, "
+                  f"Python {env.get('python')}, commit {env.get('git_commit')}, {env.get('wall_s')} s[/]")
+
+
+def write_chart(result: dict, path: Path) -> Path | None:
+    """Throughput bars (articles/s; msgs/s for the transport pair) and the latency percentiles."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    ph = result.get("phases", {})
+    bars: list[tuple[str, float, str]] = []
+    if result.get("naive"):
+        bars.append(("naive spaCy\nnlp(text)", result["naive"]["articles_per_s"], "#bbbbbb"))
+    ph = {k: v for k, v in ph.items() if not v.get("error")}
+    if "pipeline_1w" in ph:
+        bars.append(("newsflow\n1 worker", ph["pipeline_1w"]["per_s"], "#1f77b4"))
+    if "pipeline_2w" in ph:
+        bars.append(("newsflow\n2 workers", ph["pipeline_2w"]["per_s"], "#0b4f8a"))
+    if "stages" in result:
+        bars.append(("in-process\nchain", result["stages"]["chain_articles_per_s"], "#7fb3d5"))
+    tbars = [(lbl, ph[k]["per_s"], col) for k, lbl, col in
+             (("noop_1w", "no-op\npipeline", "#2ca02c"), ("rawloop", "raw aiokafka\nloop", "#bbbbbb")) if k in ph]
+    lat = ph.get("latency_1w", {}).get("latency", {})
+    ncols = 1 + bool(tbars) + bool(lat.get("count"))
+    fig, axes = plt.subplots(1, ncols, figsize=(4.2 * ncols + 1, 4.2), squeeze=False)
+    axes = list(axes[0])
+    ax = axes.pop(0)
+    ax.bar([b[0] for b in bars], [b[1] for b in bars], color=[b[2] for b in bars])
+    ax.set_ylabel("articles / s")
+    ax.set_title("Throughput (same articles)")
+    for i, b in enumerate(bars):
+        ax.annotate(f"{b[1]:.1f}", (i, b[1]), ha="center", va="bottom", fontsize=8)
+    if tbars:
+        ax = axes.pop(0)
+        ax.bar([b[0] for b in tbars], [b[1] for b in tbars], color=[b[2] for b in tbars])
+        ax.set_ylabel("messages / s (5 hops)")
+        ax.set_title("Transport")
+        for i, b in enumerate(tbars):
+            ax.annotate(f"{b[1]:.0f}", (i, b[1]), ha="center", va="bottom", fontsize=8)
+    if lat.get("count"):
+        ax = axes.pop(0)
+        qs = ["p50", "p95", "p99"]
+        vals = [lat[f"{q}_s"] for q in qs]
+        ax.bar(qs, vals, color=["#9467bd", "#8c564b", "#d62728"])
+        ax.axhline(0.5, color="k", ls="--", lw=0.8, label="target p99 0.5 s")
+        ax.set_ylabel("seconds")
+        ax.set_title(f"Latency at {ph['latency_1w']['offered_per_s']:.1f} art/s (50%)")
+        ax.legend(fontsize=8)
+        for i, v in enumerate(vals):
+            ax.annotate(f"{v:.2f}", (i, v), ha="center", va="bottom", fontsize=8)
+    c = result.get("corpus", {})
+    env = result.get("environment", {})
+    fig.suptitle(f"newsflow bench: {c.get('articles')} articles ({c.get('source')}), {env.get('cpus')} CPUs, "
+                 f"commit {env.get('git_commit')}", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

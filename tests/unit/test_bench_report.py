@@ -1,0 +1,36 @@
+"""The benchmark's arithmetic: percentiles, targets, profile summary, JSON keys."""
+
+from pipeline.bench.report import HEADLINE_KEYS, ordered
+from pipeline.bench.runner import latency_summary, summarize, summarize_collapsed
+
+
+def test_latency_percentiles():
+    lat = [i / 100 for i in range(1, 101)]
+    s = latency_summary(lat)
+    assert s["count"] == 100 and abs(s["p50_s"] - 0.505) < 0.01 and 0.98 <= s["p99_s"] <= 1.0
+    assert latency_summary([])["count"] == 0
+
+
+def test_summary_ratios_and_targets():
+    r = {"naive": {"articles_per_s": 10.0}, "stages": {"dedup_index_entries": 5, "dedup_index_mb": 0.1},
+         "phases": {"pipeline_1w": {"per_s": 25.0, "peak_rss_mb": [900.0]},
+                    "pipeline_2w": {"per_s": 40.0, "peak_rss_mb": [800.0, 2000.0]},
+                    "latency_1w": {"offered_per_s": 12.5, "latency": {"p50_s": 0.2, "p95_s": 0.4, "p99_s": 0.6}},
+                    "noop_1w": {"per_s": 300.0}, "rawloop": {"per_s": 500.0}}}
+    s = summarize(r)
+    assert s["ratio_vs_naive"] == 2.5 and s["transport_ratio"] == 0.6 and s["scaling_2_workers"] == 1.6
+    assert s["peak_rss_mb"] == 2000.0
+    t = s["targets"]
+    assert t["ratio_vs_naive"]["met"] and t["transport_ratio"]["met"]
+    assert not t["scaling_2_workers"]["met"] and t["scaling_2_workers"]["short_by"] == "6% below"
+    assert not t["latency_p99_s"]["met"] and t["latency_p99_s"]["short_by"] == "20% above"
+    assert list(ordered({**s, "phases": {}}))[: len(HEADLINE_KEYS)] == list(HEADLINE_KEYS)
+
+
+def test_profile_summary_charges_samples_to_stages():
+    text = ("thread (0x1);run (threading.py:1);tag_batch (pipeline/stages/tag.py:10);pipe (spacy/language.py:5) 30\n"
+            "thread (0x1);run (threading.py:1);normalize (pipeline/stages/normalize.py:3) 10\n"
+            "thread (0x2);_run_once (asyncio/base_events.py:1);getmany (aiokafka/consumer/consumer.py:9) 10\n")
+    s = summarize_collapsed(text)
+    assert s["samples"] == 50
+    assert s["share"] == {"tag: spaCy NER": 0.6, "normalize": 0.2, "transport: aiokafka": 0.2}
