@@ -153,10 +153,14 @@ def register_agents(app: faust.App, settings: Settings) -> None:
 
     @app.task
     async def warm_up() -> None:
-        if not {"normalize", "tag", "enrich"} & set(settings.stages):
-            return  # a parse/dedup worker needs no models (loading them would only slow its start)
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(executor, pipe.warm_up)
+        # Only the models this process uses: a parse/dedup worker needs none, and with the tagger in its
+        # own process (tag_in_process) loading spaCy here too would hold the GIL for nothing.
+        stages = {"normalize", "tag", "enrich"} & set(settings.stages)
+        if settings.tag_in_process:
+            stages.discard("tag")
+        if stages:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(executor, pipe.warm_up, stages)
 
     if "parse" in settings.stages:
         @app.agent(raw_t, name="newsflow.parse")

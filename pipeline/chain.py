@@ -121,15 +121,19 @@ class Pipeline:
             self._nlp = tag_stage.load_model(self.settings.spacy_model)
         return self._nlp
 
-    def warm_up(self) -> None:
-        """Load models and dictionaries now rather than on the first article."""
+    def warm_up(self, stages: Iterable[str] = ("normalize", "tag", "enrich")) -> None:
+        """Load the models and dictionaries of ``stages`` now rather than on the first article."""
+        stages = set(stages)
         sample = Article(id="warmup", origin="warmup", received_at="2025-01-01T00:00:00Z", raw_format="text",
                          title="Warm up", body="The Minister visited Paris on Monday.")
-        self.normalize(sample)
-        normalize_stage.warm_up()
-        self.tag_batch([sample])
-        enrich_stage.warm_up()
-        self.enrich(sample)
+        if "normalize" in stages:
+            self.normalize(sample)
+            normalize_stage.warm_up()
+        if "tag" in stages:
+            self.tag_batch([sample])
+        if "enrich" in stages:
+            enrich_stage.warm_up()
+            self.enrich(sample)
 
     # ---- one stage each --------------------------------------------------------------------------
 

@@ -12,8 +12,10 @@ SAMPLE_CHARS = 1500
 def _detector():
     from lingua import LanguageDetectorBuilder
 
-    # Models load lazily, per language, the first time they are needed.
-    return LanguageDetectorBuilder.from_all_spoken_languages().build()
+    # Low-accuracy mode uses the trigram models only: measured here on the seed, a German and a French
+    # text, 70 MB peak RSS instead of 926 MB and 17x less CPU, with the same answers. News articles are
+    # long enough for it; lingua's high-accuracy mode pays off only on a few words.
+    return LanguageDetectorBuilder.from_all_spoken_languages().with_low_accuracy_mode().build()
 
 
 def detect(text: str) -> tuple[str | None, float | None]:
