@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     spacy_model: str = Field(default="", description="spaCy model package or path; empty: newsflow's default.")
     custom_words: list[str] = Field(default_factory=list, description="Words the typo fixer must accept as right.")
 
+    # --- reliability (issue 8) -------------------------------------------------------------------
+    topic_check_interval_s: float = Field(
+        default=10.0, ge=0,
+        description="How often the worker checks that its topics exist and re-creates missing ones (a broker "
+        "that lost its data, like the memory-only embedded one after a restart); 0 disables.",
+    )
+    fault_inject: str = Field(
+        default="", description="Tests only: 'stage:marker,...' makes that stage's agent raise on articles "
+        "containing the marker (pipeline/faults.py).",
+    )
+
     @field_validator("stages", "custom_words", mode="before")
     @classmethod
     def _split_csv(cls, v: Any) -> Any:
