@@ -41,8 +41,8 @@ async def forget_positions(app) -> list:
         for state in (c._read_offset, c._committed_offset, c._acked, c._acked_index, c._gap):  # noqa: SLF001
             state.clear()
         c._n_acked = 0  # noqa: SLF001
-        if tps:
-            await c.seek_to_beginning(*tps)
+        for tp in tps:
+            await c.seek(tp, 0)  # also sets faust's read offset of tp to "nothing read yet"
     finally:
         c.resume_flow()
     return tps
@@ -71,7 +71,12 @@ class BrokerWatch:
         if created:
             log.warning("re-created missing topics: %s", ", ".join(created))
         if lost and self.app.consumer is not None:
-            tps = await forget_positions(self.app)
+            try:
+                tps = await forget_positions(self.app)
+            except Exception:  # noqa: BLE001 - never crash the worker from here; the next tick tries again
+                log.exception("could not reset the consumer positions after the broker lost its data")
+                self.cluster = None
+                return
             self.resets += 1
             log.warning("the broker lost its data (topics gone or new cluster id): reading %d partition(s) "
                         "again from the start", len(tps))

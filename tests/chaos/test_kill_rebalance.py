@@ -8,6 +8,7 @@ a PostgreSQL table upserted by article id (``ground_truth.sink_rows``).
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 
@@ -21,6 +22,9 @@ from tests.conftest import settings_for
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
+N_KILL = int(os.environ.get("NEWSFLOW_CHAOS_ARTICLES", "5000"))
+N_REBALANCE = int(os.environ.get("NEWSFLOW_CHAOS_REBALANCE_ARTICLES", "1500"))
+TIMEOUT = float(os.environ.get("NEWSFLOW_CHAOS_TIMEOUT_S", "900"))
 WORKER_ENV = {"NEWSFLOW_TOPIC_CHECK_INTERVAL_S": "2", "NEWSFLOW_LOG_LEVEL": "INFO"}
 
 
@@ -38,7 +42,7 @@ def stream_inputs(prefix: str, n_good: int) -> list[RawArticle]:
 
 
 async def run_stream_with(broker, make_worker, pg_table, name: str, n_good: int, rate: float, events,
-                          timeout: float = 420.0):
+                          timeout: float = TIMEOUT):
     """Stream the inputs at ``rate``/s; call ``events[k](workers)`` as the output passes each fraction k."""
     settings = settings_for(broker, partitions=4)
     await ensure_topics(settings)
@@ -93,7 +97,7 @@ async def remove_worker(workers, make_worker):
 
 async def test_kill9_three_times_nothing_lost_no_duplicate_rows(broker, make_worker, pg_table):
     acc, workers, alive, pending = await run_stream_with(
-        broker, make_worker, pg_table, "kill9", n_good=5000, rate=250,
+        broker, make_worker, pg_table, "kill9", n_good=N_KILL, rate=250,
         events={0.15: kill9, 0.40: kill9, 0.65: kill9})
     assert not pending, f"the stream stalled before every kill happened: {acc.summary()}"
     assert acc.ok, acc.summary() + "\n" + workers[0].log()[-3000:]
@@ -103,9 +107,10 @@ async def test_kill9_three_times_nothing_lost_no_duplicate_rows(broker, make_wor
 
 async def test_second_worker_joins_and_leaves_nothing_lost(broker, make_worker, pg_table):
     acc, workers, alive, pending = await run_stream_with(
-        broker, make_worker, pg_table, "rebalance", n_good=5000, rate=250,
+        broker, make_worker, pg_table, "rebalance", n_good=N_REBALANCE, rate=250,
         events={0.10: add_worker, 0.55: remove_worker})
     assert not pending, f"the stream stalled before the rebalances: {acc.summary()}"
     assert acc.ok, acc.summary() + "\n" + workers[0].log()[-3000:]
     assert acc.sink_rows + acc.duplicates + acc.dead_letters == acc.inputs
-    assert alive[0] and "Joined group" in workers[1].log() or True
+    assert alive[0] and len(workers) == 2
+    assert workers[1].log().count("Setting newly assigned partitions") >= 1, "the second worker never got partitions"
