@@ -79,6 +79,12 @@ async def soak(settings: Settings, worker_pid: int, minutes: float, interval: fl
     producer = make_producer(settings)
     await producer.start()
     try:
+        # wait until the worker is up (models loaded, group joined): one article through
+        await publish_raw(settings, [gen.next()], producer)
+        deadline = time.monotonic() + 600
+        while out.count < 1 and time.monotonic() < deadline:
+            await out.drain()
+        out.count = 0
         if rate is None:
             # max rate: a burst, timed from the first publish to the last output
             t0 = time.monotonic()
