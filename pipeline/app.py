@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import faust
@@ -18,7 +19,9 @@ from pydantic import ValidationError
 from pipeline import topics
 from pipeline.chain import Pipeline, dead_letter
 from pipeline.errors import StageError
+from pipeline.faults import FaultInjector
 from pipeline.kafka import max_message_bytes, topic_partitions
+from pipeline.resilience import BrokerWatch
 from pipeline.settings import Settings
 from pipeline.stages.dedup import partition_key
 from pipeline.wire import decode, encode, raw_from_message
@@ -134,6 +137,10 @@ def register_agents(app: faust.App, settings: Settings) -> None:
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-cpu")
     app.newsflow_pipeline = pipe  # type: ignore[attr-defined]
 
+    faults = FaultInjector(settings.fault_inject)
+    if faults:
+        log.warning("fault injection is ON: %s", settings.fault_inject)
+
     async def to_dlq(err: StageError, payload: bytes, event=None, received_at=None) -> None:
         m = event.message if event is not None else None
         dl = dead_letter(err, payload, received_at=received_at,
@@ -141,7 +148,22 @@ def register_agents(app: faust.App, settings: Settings) -> None:
                          source_partition=m.partition if m else None,
                          source_offset=m.offset if m else None)
         log.warning("dead letter: %s", err)
-        await dlq_t.send(key=(err.article_id or err.origin).encode(), value=encode(dl))
+        try:
+            await dlq_t.send(key=(err.article_id or err.origin).encode(), value=encode(dl))
+        except Exception:  # noqa: BLE001
+            # Cannot even dead-letter it: stop hard, before the offset of this input is committed, so it
+            # is delivered again after the restart instead of being skipped (at-least-once, never a gap).
+            log.critical("cannot write to %s; exiting so that the input is redelivered", topics.DLQ, exc_info=True)
+            os._exit(70)
+
+    def unexpected(stage: str, origin: str, exc: BaseException, article_id: str | None = None) -> StageError:
+        """Any exception an agent did not expect becomes a StageError for this one article."""
+        if isinstance(exc, StageError):
+            return exc
+        log.error("unexpected error in stage %s on %s", stage, origin, exc_info=exc)
+        err = StageError(stage, origin, f"unexpected {type(exc).__name__}: {str(exc)[:500]}", article_id)
+        err.__cause__ = exc
+        return err
 
     async def decode_article(event, stage: str) -> Article | None:
         try:
@@ -162,76 +184,125 @@ def register_agents(app: faust.App, settings: Settings) -> None:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(executor, pipe.warm_up, stages)
 
+    if settings.topic_check_interval_s > 0:
+        watch = BrokerWatch(app, settings)
+
+        @app.timer(settings.topic_check_interval_s)
+        async def check_broker() -> None:
+            """Topics gone (a broker that lost its data, like the memory-only embedded one after a restart):
+            create them again and read them from the start (pipeline/resilience.py)."""
+            await watch.tick()
+
+    # Every agent body below is guarded: an exception on one article (a StageError, a bug, an injected
+    # fault) sends that article to news.dlq with the stage, the error and the stage's input, and the
+    # stream goes on. Faust would otherwise restart the agent and ack the event: a silent skip.
+
     if "parse" in settings.stages:
         @app.agent(raw_t, name="newsflow.parse")
         async def parse_agent(stream):
             async for event in stream.events():
-                raw = raw_from_message(event.value, _origin_of(event))
+                origin, payload, received = _origin_of(event), event.value or b"", None
                 try:
+                    raw = raw_from_message(event.value, origin)
+                    origin, received = raw.origin, raw.received_at
+                    payload = raw.payload_bytes()
+                    faults.check("parse", payload)
                     art = pipe.parse(raw)
-                except StageError as err:
-                    await to_dlq(err, raw.payload_bytes(), event, raw.received_at)
+                    await parsed_t.send(key=partition_key(art), value=encode(art))
+                except Exception as exc:  # noqa: BLE001
+                    await to_dlq(unexpected("parse", origin, exc), payload, event, received)
+
+    def simple_agent(stage: str, in_t, run_one):
+        async def agent(stream):
+            async for event in stream.events():
+                art = await decode_article(event, stage)
+                if art is None:
                     continue
-                await parsed_t.send(key=partition_key(art), value=encode(art))
+                try:
+                    faults.check(stage, art.title, art.body)
+                    await run_one(art)
+                except Exception as exc:  # noqa: BLE001
+                    await to_dlq(unexpected(stage, art.origin, exc, art.id), event.value, event)
+        agent.__name__ = f"{stage}_agent"
+        agent.__qualname__ = agent.__name__
+        return app.agent(in_t, name=f"newsflow.{stage}")(agent)
 
     if "dedup" in settings.stages:
-        @app.agent(parsed_t, name="newsflow.dedup")
-        async def dedup_agent(stream):
-            async for event in stream.events():
-                art = await decode_article(event, "dedup")
-                if art is None:
-                    continue
+        async def dedup_one(art: Article) -> None:
+            res = pipe.dedup(art)
+            out_t = dup_t if res.is_duplicate else unique_t
+            await out_t.send(key=art.id.encode(), value=encode(res.article))
+            if dedup_index.sweep_due():  # table deletes must happen inside stream iteration
                 try:
-                    res = pipe.dedup(art)
-                except StageError as err:
-                    await to_dlq(err, event.value, event)
-                    continue
-                out_t = dup_t if res.is_duplicate else unique_t
-                await out_t.send(key=art.id.encode(), value=encode(res.article))
-                if dedup_index.sweep_due():  # table deletes must happen inside stream iteration
-                    try:
-                        dedup_index.sweep()
-                    except Exception:  # noqa: BLE001 - expiry failing must not stop the stage
-                        log.exception("dedup index: sweep failed")
+                    dedup_index.sweep()
+                except Exception:  # noqa: BLE001 - expiry failing must not stop the stage
+                    log.exception("dedup index: sweep failed")
+
+        simple_agent("dedup", parsed_t, dedup_one)
 
     if "normalize" in settings.stages:
-        @app.agent(unique_t, name="newsflow.normalize")
-        async def normalize_agent(stream):
-            async for event in stream.events():
-                art = await decode_article(event, "normalize")
-                if art is None:
-                    continue
-                try:
-                    out = pipe.normalize(art)
-                except StageError as err:
-                    await to_dlq(err, event.value, event)
-                    continue
-                await normalized_t.send(key=art.id.encode(), value=encode(out))
+        async def normalize_one(art: Article) -> None:
+            await normalized_t.send(key=art.id.encode(), value=encode(pipe.normalize(art)))
 
-    if "tag" in settings.stages:
-        from pipeline import tag_process
+        simple_agent("normalize", unique_t, normalize_one)
 
-        tag_executor = tag_process.make_executor(settings) if settings.tag_in_process else None
+    def batch_agent(stage: str, in_t, out_t, run_batch, call=None):
+        """Batches of articles through ``run_batch`` in the CPU thread (or through ``call``, an async
+        function of the batch); one article's failure stays its own."""
 
-        @app.agent(normalized_t, name="newsflow.tag")
-        async def tag_agent(stream):
+        async def agent(stream):
             loop = asyncio.get_running_loop()
-            async for values in stream.take(settings.tag_batch_size, within=max(settings.tag_batch_wait_s, 0.001)):
-                arts: list[Article] = []
+            wait = max(settings.tag_batch_wait_s, 0.001)
+            async for values in stream.take(settings.tag_batch_size, within=wait):
+                arts: list[tuple[Article, bytes]] = []
                 for v in values:
                     try:
-                        arts.append(decode(v, Article))
+                        art = decode(v, Article)
                     except (ValueError, ValidationError) as exc:
-                        await to_dlq(StageError("tag", "news.normalized", f"record is not a valid article: {exc}"), v)
-                if tag_executor is not None:  # issue #5: the model runs in a child process
-                    results = await tag_process.tag_batch(loop, tag_executor, arts)
-                else:
-                    results = await loop.run_in_executor(executor, pipe.tag_batch, arts)
-                for art, res in zip(arts, results):
-                    if isinstance(res, StageError):
-                        await to_dlq(res, encode(art))
-                    else:
-                        await tagged_t.send(key=art.id.encode(), value=encode(res))
+                        reason = f"record is not a valid article: {str(exc).splitlines()[0]}"
+                        await to_dlq(StageError(stage, in_t.get_topic_name(), reason), v or b"")
+                        continue
+                    try:
+                        faults.check(stage, art.title, art.body)
+                    except Exception as exc:  # noqa: BLE001
+                        await to_dlq(unexpected(stage, art.origin, exc, art.id), v)
+                        continue
+                    arts.append((art, v))
+                if not arts:
+                    continue
+                run = call or (lambda batch: loop.run_in_executor(executor, run_batch, batch))
+                try:
+                    results = await run([a for a, _ in arts])
+                except Exception:  # noqa: BLE001 - the batch failed as a whole: one by one, to find the culprit
+                    results = []
+                    for a, _ in arts:
+                        try:
+                            results.append((await run([a]))[0])
+                        except Exception as exc:  # noqa: BLE001
+                            results.append(unexpected(stage, a.origin, exc, a.id))
+                for (art, v), res in zip(arts, results):
+                    try:
+                        if isinstance(res, BaseException):
+                            raise res
+                        await out_t.send(key=art.id.encode(), value=encode(res))
+                    except Exception as exc:  # noqa: BLE001
+                        await to_dlq(unexpected(stage, art.origin, exc, art.id), v)
+
+        agent.__name__ = f"{stage}_agent"
+        agent.__qualname__ = agent.__name__
+        return app.agent(in_t, name=f"newsflow.{stage}")(agent)
+
+    if "tag" in settings.stages:
+        call = None
+        if settings.tag_in_process:  # issue #5: the model runs in a child process with its own GIL
+            from pipeline import tag_process
+
+            tag_executor = tag_process.make_executor(settings)
+
+            async def call(batch: list[Article]) -> list:
+                return await tag_process.tag_batch(asyncio.get_running_loop(), tag_executor, batch)
+
+        batch_agent("tag", normalized_t, tagged_t, pipe.tag_batch, call)
 
     if "enrich" in settings.stages:
         def enrich_many(arts: list[Article]) -> list:
@@ -243,22 +314,7 @@ def register_agents(app: faust.App, settings: Settings) -> None:
                     out.append(err)
             return out
 
-        @app.agent(tagged_t, name="newsflow.enrich")
-        async def enrich_agent(stream):
-            loop = asyncio.get_running_loop()
-            async for values in stream.take(settings.tag_batch_size, within=max(settings.tag_batch_wait_s, 0.001)):
-                arts: list[Article] = []
-                for v in values:
-                    try:
-                        arts.append(decode(v, Article))
-                    except (ValueError, ValidationError) as exc:
-                        await to_dlq(StageError("enrich", "news.tagged", f"record is not a valid article: {exc}"), v)
-                results = await loop.run_in_executor(executor, enrich_many, arts)
-                for art, res in zip(arts, results):
-                    if isinstance(res, StageError):
-                        await to_dlq(res, encode(art))
-                    else:
-                        await enriched_t.send(key=art.id.encode(), value=encode(res))
+        batch_agent("enrich", tagged_t, enriched_t, enrich_many)
 
 
 # issue 9 (benchmark): the no-op pipeline

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 from pipeline.errors import ConfigError
@@ -59,7 +60,9 @@ class EmbeddedBroker:
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn"))
         self.proc = subprocess.Popen(
             [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+             "--storage-engine", "memory://tansu/",
+             # a new cluster id per start: clients can tell that this broker lost everything (resilience.py)
+             "--cluster-id", f"newsflow-{uuid.uuid4().hex[:12]}"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
         )
         try:

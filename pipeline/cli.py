@@ -782,3 +782,20 @@ def entrypoint() -> None:
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+# --------------------------------------------------------------------------------------------------
+# issue 8 (reliability): soak benchmark
+# --------------------------------------------------------------------------------------------------
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def soak(ctx: typer.Context) -> None:
+    """Soak benchmark (not in CI): stream at 80% of the measured max rate, print RSS and lag every minute.
+
+    Options: --minutes 30 --interval 60 --fraction 0.8 --burst 1000 --rate R (see python -m pipeline.soak -h).
+    """
+    from pipeline.soak import main as soak_main
+
+    args = list(ctx.args) + (["--broker", state.broker] if state.broker else [])
+    raise typer.Exit(soak_main(args))

@@ -30,8 +30,12 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
     return parts
 
 
-async def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
-    """Create every newsflow topic that does not exist yet."""
+async def ensure_topics(settings: Settings, timeout: float = 30.0,
+                        extra: dict[str, tuple[int, dict[str, str]]] | None = None) -> list[str]:
+    """Create every newsflow topic that does not exist yet; returns the names it created.
+
+    ``extra``: more topics, name -> (partitions, topic configs), e.g. the worker's table changelogs.
+    """
     admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs(), request_timeout_ms=int(timeout * 1000))
     try:
         await _start_with_retry(admin.start, settings, timeout)
@@ -41,11 +45,16 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
                      topic_configs={"max.message.bytes": str(max_message_bytes(settings))})
             for name, n in topic_partitions(settings).items() if name not in existing
         ]
+        wanted += [
+            NewTopic(name, num_partitions=n, replication_factor=settings.replication_factor, topic_configs=cfg)
+            for name, (n, cfg) in (extra or {}).items() if name not in existing
+        ]
         if wanted:
             try:
                 await admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass
+        return [t.name for t in wanted]
     finally:
         await admin.close()
 

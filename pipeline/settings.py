@@ -102,6 +102,17 @@ class Settings(BaseSettings):
         "no stage, no encode) along the same topics, so only Kafka and Faust are measured. Never in production.",
     )
 
+    # --- reliability (issue 8) -------------------------------------------------------------------
+    topic_check_interval_s: float = Field(
+        default=10.0, ge=0,
+        description="How often the worker checks that its topics exist and re-creates missing ones (a broker "
+        "that lost its data, like the memory-only embedded one after a restart); 0 disables.",
+    )
+    fault_inject: str = Field(
+        default="", description="Tests only: 'stage:marker,...' makes that stage's agent raise on articles "
+        "containing the marker (pipeline/faults.py).",
+    )
+
     @field_validator("stages", "custom_words", mode="before")
     @classmethod
     def _split_csv(cls, v: Any) -> Any:
