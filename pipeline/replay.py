@@ -395,8 +395,17 @@ def stages_to_run(topic: str, stages: Iterable[str] | None) -> list[str]:
     return chosen
 
 
-async def load_dedup_index(settings: Settings, idle: float = 1.0) -> dict:
-    """The live workers' dedup index, read from its changelog topic (empty when there is none yet)."""
+async def load_dedup_index(settings: Settings, idle: float = 1.0):
+    """The live workers' dedup index, read from its changelog topic (empty when there is none yet), as a
+    ``TableDedupIndex`` over a plain dict: the same layout and the same decisions as the workers'."""
+    from pipeline.dedup_index import TableDedupIndex
+
+    return TableDedupIndex(await read_dedup_changelog(settings, idle),
+                           window_s=settings.dedup_window_days * 86400.0)
+
+
+async def read_dedup_changelog(settings: Settings, idle: float = 1.0) -> dict:
+    """Key -> latest value of the workers' dedup-index changelog (deleted keys left out)."""
     import orjson
 
     name = f"{settings.app_id}-dedup-index-changelog"
@@ -424,8 +433,8 @@ async def load_dedup_index(settings: Settings, idle: float = 1.0) -> dict:
                         continue
     finally:
         await consumer.stop()
-    # entries as the dedup stage writes them; anything else would only break the stage
-    return {k: v for k, v in index.items() if isinstance(k, str) and isinstance(v, dict) and "id" in v}
+    # entries as the dedup stage writes them (lists); anything else would only break the stage
+    return {k: v for k, v in index.items() if isinstance(k, str) and isinstance(v, list) and v}
 
 
 class InProcessReplay:
@@ -436,7 +445,7 @@ class InProcessReplay:
 
         self.settings = settings
         self.stages = stages
-        self.pipe = Pipeline(settings, index=index if index is not None else {})
+        self.pipe = Pipeline(settings, index=index)  # None: a fresh in-memory index
         self.out_topic = topics.STAGE_TOPICS[stages[-1]][1]
 
     def run(self, msgs: list) -> list[tuple[str, bytes, bytes]]:
@@ -499,7 +508,7 @@ class InProcessReplay:
 async def replay_in_process(settings: Settings, plan: ReplayPlan, stages: list[str],
                             progress: Progress | None = None) -> dict[str, int]:
     """Counts per output topic."""
-    index = await load_dedup_index(settings) if "dedup" in stages else {}
+    index = await load_dedup_index(settings) if "dedup" in stages else None
     runner = InProcessReplay(settings, stages, index)
     consumer = make_consumer(settings)
     producer = make_producer(settings)

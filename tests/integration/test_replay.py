@@ -132,7 +132,8 @@ async def test_republish_keeps_ids_and_reset_group_needs_stopped_workers(broker,
 
     # the in-process mode seeds its dedup index from the workers' changelog: it holds both articles
     index = await rp.load_dedup_index(settings)
-    assert {a.id for a in first} <= {v["id"] for v in index.values()}
+    content_entries = [v for k, v in index.table.items() if k.startswith("c:")]  # "c:<hash>" -> [id, cluster, ts]
+    assert {a.id for a in first} <= {v[0] for v in content_entries}
 
     plan = await rp.plan_replay(settings, topics.RAW)
     assert plan.total == 2
