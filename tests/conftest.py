@@ -22,7 +22,7 @@ SEED = DATA / "seed-article.txt"
 #: short group timeouts: the embedded broker otherwise holds the first join for a full session timeout
 #: and one record a producer batch, so tables recover their whole changelog from Tansu (README "Deduplication")
 FAST_GROUP = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0,
-              "producer_max_batch_bytes": 1}
+              "producer_max_batch_bytes": 1, "fetch_max_wait_ms": 100}
 
 
 @pytest.fixture(scope="session")
