@@ -485,15 +485,16 @@ def normalize_text(text: str, field: str, names: set[str], prior: list[Correctio
 
 
 def _language(article: Article) -> tuple[str | None, float | None]:
-    """Plain English news is recognised from its words (cheap); anything else goes to lingua."""
+    """Plain English news is recognised from its words (cheap: lingua costs ~11 ms an article); anything
+    else goes to lingua. The confidence of the shortcut is the share of English dictionary words."""
     words = _WORD_TOKEN_RE.findall(article.body[:3000])
     long_words = [w for w in words if len(w) >= 3 and w.islower()][:300]  # names are no evidence
-    if len(long_words) >= ENGLISH_MIN_WORDS:
+    if long_words:
         share = sum(1 for w in long_words if w in _words()) / len(long_words)
-        if share >= ENGLISH_SHARE:
-            return "en", None
-    elif len(long_words) >= 8 and sum(1 for w in long_words if w in _words()) >= 0.95 * len(long_words):
-        return "en", None  # tables and short items: few words, all English
+        if len(long_words) >= ENGLISH_MIN_WORDS and share >= ENGLISH_SHARE:
+            return "en", round(share, 4)
+        if 8 <= len(long_words) < ENGLISH_MIN_WORDS and share >= 0.95:
+            return "en", round(share, 4)  # tables and short items: few words, all English
     return detect(f"{article.title}\n{article.body}")
 
 

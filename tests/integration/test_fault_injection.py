@@ -38,8 +38,12 @@ async def test_unexpected_error_in_each_stage_goes_to_dlq_and_stream_goes_on(bro
     worker = make_worker("newsflow", extra_env={"NEWSFLOW_FAULT_INJECT": spec}).start()
     faulty = [RawArticle.from_bytes(f"Harbour story {s}\n\nThe harbour reopened today {m} after repairs."
                                     .encode(), f"fault/{s}") for s, m in MARK.items()]
-    good = [RawArticle.from_bytes(f"Market report {i}\n\nFarmers sold apples and pears at the market {i}."
-                                  .encode(), f"good/{i}") for i in range(5)]
+    stories = ["Farmers sold apples and pears at the Saturday market despite the cold weather.",
+               "The city council approved a budget for new cycle lanes along the river.",
+               "A local bakery won a national prize for its sourdough bread this week.",
+               "Rail services were delayed after a signal failure near the central station.",
+               "Students at the university protested against higher rents for campus housing."]
+    good = [RawArticle.from_bytes(f"Report {i}\n\n{stories[i]}".encode(), f"good/{i}") for i in range(5)]
     inputs = faulty[:3] + good[:2] + faulty[3:] + good[2:]
     await publish_raw(settings, inputs)
     reader = await TerminalReader(settings).start()

@@ -42,8 +42,16 @@ async def test_injection_and_traversal_strings_are_stored_as_text(broker, make_w
     marker = f"newsflow-pwned-{uuid.uuid4().hex[:8]}"
     strings = [s.replace("{t}", "security_canary") for s in hostile(marker)]
     inputs = []
+    # distinct stories (near-identical templates would rightly be caught as near-duplicates)
+    topics_ = ["the harbour dredging budget", "a new cycle lane on Mill Road", "school meal prices",
+               "flood defences along the river", "the library's opening hours", "parking fines near the station",
+               "a heritage grant for the old mill", "recycling collections every fortnight",
+               "street lighting in the north ward", "the market square redesign", "bus shelter repairs",
+               "a tree planting scheme in the park"]
     for i, s in enumerate(strings):
-        text = f"Council news {i} {s}\n\nThe council met on Monday. Someone wrote: {s} and left. Item {i}."
+        story = topics_[i % len(topics_)]
+        text = (f"Council news {i} {s}\n\nThe council debated {story} on Monday, and members voted "
+                f"{10 + i} to {3 + i % 4}. Someone wrote: {s} and left. Officers will report on {story} in spring.")
         inputs.append(RawArticle.from_bytes(text.encode(), origin=f"{s}#{i}"))
     settings = settings_for(broker)
     await ensure_topics(settings)
