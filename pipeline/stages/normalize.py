@@ -330,9 +330,17 @@ def _protected_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+#: heads of closed compounds the dictionaries lack (chipmaking, chipmaker, taxpayer-funded style
+#: coinages): a word ending in one of them is a compound, not two words glued together
+COMPOUND_HEADS = ("making", "maker", "makers", "based", "backed", "owned", "led", "run", "wide", "free", "proof",
+                  "ware", "like", "style")
+
+
 def _split_candidates(lw: str) -> list[tuple[str, str]]:
     words = _words()
     out = []
+    if any(lw.endswith(h) and len(lw) - len(h) >= 3 for h in COMPOUND_HEADS):
+        return out
     for i in range(1, len(lw)):
         a, b = lw[:i], lw[i:]
         if (len(a) > 1 or a in ("a", "i")) and (len(b) > 1 or b == "a") and a in words and b in words:
