@@ -111,37 +111,33 @@ def measure_stages(corpus: Corpus, settings: Settings) -> tuple[dict, list]:
         out[stage] = {"articles_in": n_in, "articles_out": n_out, "failed": failed, "seconds": round(secs, 3),
                       "articles_per_s": _rate(n_in, secs), "words_per_s": _rate(words, secs)}
 
-    parsed, failed = [], 0
-    t = time.perf_counter()
-    for r in raws:
-        try:
-            parsed.append(pipe.parse(r))
-        except StageError:
-            failed += 1
-    record("parse", len(raws), len(parsed), sum(_words(a.title, a.body) for a in parsed), time.perf_counter() - t, failed)
+    def each(stage: str, items: list, fn) -> list:
+        """``fn`` on every item, timed; a StageError counts as failed, a None result is dropped."""
+        done, failed = [], 0
+        t = time.perf_counter()
+        for item in items:
+            try:
+                res = fn(item)
+            except StageError:
+                failed += 1
+                continue
+            if res is not None:
+                done.append(res)
+        secs = time.perf_counter() - t
+        counted = done if stage == "parse" else items  # raw inputs have no title/body to count
+        record(stage, len(items), len(done), sum(_words(a.title, a.body) for a in counted), secs, failed)
+        return done
 
-    unique, failed = [], 0
-    t = time.perf_counter()
-    for a in parsed:
-        try:
-            res = pipe.dedup(a)
-        except StageError:
-            failed += 1
-            continue
-        if not res.is_duplicate:
-            unique.append(res.article)
-    record("dedup", len(parsed), len(unique), sum(_words(a.title, a.body) for a in parsed), time.perf_counter() - t, failed)
-    out["dedup"]["duplicates"] = len(parsed) - len(unique) - failed
+    parsed = each("parse", raws, pipe.parse)
 
-    normalized, failed = [], 0
-    t = time.perf_counter()
-    for a in unique:
-        try:
-            normalized.append(pipe.normalize(a))
-        except StageError:
-            failed += 1
-    record("normalize", len(unique), len(normalized), sum(_words(a.title, a.body) for a in unique),
-           time.perf_counter() - t, failed)
+    def first_copy(a):
+        res = pipe.dedup(a)
+        return None if res.is_duplicate else res.article
+
+    unique = each("dedup", parsed, first_copy)
+    out["dedup"]["duplicates"] = len(parsed) - len(unique) - out["dedup"]["failed"]
+
+    normalized = each("normalize", unique, pipe.normalize)
     out["normalize"]["corrections"] = sum(len(a.corrections) for a in normalized)
 
     tagged, failed = [], 0
@@ -153,18 +149,11 @@ def measure_stages(corpus: Corpus, settings: Settings) -> tuple[dict, list]:
                 failed += 1
             else:
                 tagged.append(res)
-    record("tag", len(normalized), len(tagged), sum(_words(a.title, a.body) for a in normalized),
-           time.perf_counter() - t, failed)
+    secs = time.perf_counter() - t
+    record("tag", len(normalized), len(tagged), sum(_words(a.title, a.body) for a in normalized), secs, failed)
     out["tag"]["entities"] = sum(len(a.entities) for a in tagged)
 
-    enriched, failed = [], 0
-    t = time.perf_counter()
-    for a in tagged:
-        try:
-            enriched.append(pipe.enrich(a))
-        except StageError:
-            failed += 1
-    record("enrich", len(tagged), len(enriched), sum(_words(a.title, a.body) for a in tagged), time.perf_counter() - t, failed)
+    each("enrich", tagged, pipe.enrich)
 
     total = sum(v["seconds"] for v in out.values())
     for v in out.values():
