@@ -13,7 +13,8 @@ from rich.table import Table
 HEADLINE_KEYS = (
     "articles_per_s", "naive_spacy_articles_per_s", "ratio_vs_naive", "noop_msgs_per_s", "rawloop_msgs_per_s",
     "transport_ratio", "latency_offered_per_s", "latency_p50_s", "latency_p95_s", "latency_p99_s",
-    "articles_per_s_2_workers", "scaling_2_workers", "peak_rss_mb", "dedup_index_entries", "dedup_index_mb", "complete",
+    "articles_per_s_2_workers", "scaling_2_workers", "scaling_basis", "scaling_2_workers_unpinned",
+    "articles_per_s_1core", "articles_per_s_2_workers_1core", "ratio_vs_naive_1core", "peak_rss_mb", "dedup_index_entries", "dedup_index_mb", "complete",
 )
 
 
@@ -63,7 +64,9 @@ def print_table(result: dict, console: Console) -> None:
     for key, p in ph.items():
         if p.get("error"):
             t.add_row(f"[red]{key}[/]", "–", "", "failed: " + p["error"].splitlines()[0][:120])
-    for key, label in (("pipeline_1w", "pipeline, 1 worker"), ("pipeline_2w", "pipeline, 2 workers")):
+    for key, label in (("pipeline_1w", "pipeline, 1 worker"), ("pipeline_2w", "pipeline, 2 workers"),
+                       ("pipeline_1w_1core", "pipeline, 1 worker on 1 core"),
+                       ("pipeline_2w_1core", "pipeline, 2 workers on 1 core each")):
         if key in ph and not ph[key].get("error"):
             p = ph[key]
             t.add_row(f"[bold]{label}[/]", _fmt(p["per_s"]), "",

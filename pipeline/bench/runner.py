@@ -8,7 +8,9 @@ with ``--broker``, a fresh consumer group whose offsets start at the topics' cur
 3. pipeline   ``newsflow worker`` (1 process) through the broker, all articles offered at once:
               sustained articles/s from the first send to the last terminal record
 4. latency    the same, fresh, with a paced producer at 50% of (3): produce -> enriched-consume p50/p95/p99
-5. scaling    as (3) with 2 worker processes
+5. scaling    as (3) with 2 worker processes; where the machine has the cores, also 1 and 2 workers each
+              pinned to a core of its own (sched_setaffinity; a worker's NER child process inherits it),
+              since an unpinned worker (Faust process + NER child) already keeps two cores busy
 6. noop       the worker in no-op mode (``NEWSFLOW_NOOP=1``): 5 hops news.raw -> news.enriched, msgs/s
 7. rawloop    a plain aiokafka consume->produce loop making the same 5 hops on the same broker, msgs/s
 """
@@ -371,7 +373,7 @@ async def _commit_group_at_end(settings: Settings, group: str) -> None:
 
 
 async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes, bytes, str]], *, workers: int = 1,
-                       mode: str = "pipeline", rate: float | None = None) -> dict:
+                       mode: str = "pipeline", rate: float | None = None, cores: list[int] | None = None) -> dict:
     """Offer ``messages`` (key, value, origin) to news.raw; time until every origin reached a terminal topic."""
     from pipeline.broker import EmbeddedBroker
     from pipeline.kafka import _start_with_retry, ensure_topics, make_producer
@@ -420,9 +422,10 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
                 if opts.config:
                     env["NEWSFLOW_CONFIG"] = str(Path(opts.config).resolve())
                 log_path = workdir / f"worker-{i}.log"
+                pin = (lambda c=cores[i % len(cores)]: os.sched_setaffinity(0, {c})) if cores else None
                 p = subprocess.Popen([sys.executable, "-m", "pipeline", "worker"], env=env, stdout=open(log_path, "ab"),
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=pin)
                 procs.append(Proc(p, log_path))
 
         def check() -> None:
@@ -489,6 +492,8 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
             "produce_seconds": round(produced_s, 3), "per_s": _rate(len(mine), elapsed), "startup_s": round(startup_s, 2),
             "peak_rss_mb": rss, "broker": "embedded (Tansu)" if embedded else address,
         }
+        if cores:
+            res["cores"] = [cores[i % len(cores)] for i in range(workers)]
         if profile:
             res["profile"] = profile
         if rate:
@@ -669,6 +674,15 @@ def run_bench(opts: BenchOptions) -> dict:
             log("scaling: 2 worker processes…")
             p2 = await phase("pipeline_2w", "pipeline-2w", corpus_messages(corpus), workers=2)
             log(f"  {p2.get('per_s')} articles/s")
+            cores = usable_cores()
+            if len(cores) >= 2:
+                log(f"scaling: 1 worker pinned to core {cores[0]}…")
+                q1 = await phase("pipeline_1w_1core", "pipeline-1w-1core", corpus_messages(corpus), cores=cores[:1])
+                log(f"  {q1.get('per_s')} articles/s")
+                log(f"scaling: 2 workers pinned to cores {cores[0]} and {cores[1]}…")
+                q2 = await phase("pipeline_2w_1core", "pipeline-2w-1core", corpus_messages(corpus), workers=2,
+                                 cores=cores[:2])
+                log(f"  {q2.get('per_s')} articles/s")
         if not opts.skip_transport:
             n = opts.transport_messages or max(len(corpus), 4000)
             msgs = transport_messages(corpus, n)
@@ -684,6 +698,13 @@ def run_bench(opts: BenchOptions) -> dict:
                          "broker": opts.broker or "embedded", "naive_articles": opts.naive_articles,
                          "latency_seconds": opts.latency_seconds, "data_dir": str(opts.data_dir) if opts.data_dir else None}
     return result
+
+
+def usable_cores() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return []
 
 
 def summarize(r: dict) -> dict:
@@ -702,8 +723,18 @@ def summarize(r: dict) -> dict:
     s["latency_p50_s"], s["latency_p95_s"], s["latency_p99_s"] = lat.get("p50_s"), lat.get("p95_s"), lat.get("p99_s")
     p2 = ph.get("pipeline_2w", {}).get("per_s")
     s["articles_per_s_2_workers"] = p2
-    s["scaling_2_workers"] = round(p2 / s["articles_per_s"], 3) if p2 and s["articles_per_s"] else None
-    rss = [x for k in ("pipeline_1w", "latency_1w", "pipeline_2w") for x in ph.get(k, {}).get("peak_rss_mb") or [] if x]
+    unpinned = round(p2 / s["articles_per_s"], 3) if p2 and s["articles_per_s"] else None
+    q1, q2 = ph.get("pipeline_1w_1core", {}).get("per_s"), ph.get("pipeline_2w_1core", {}).get("per_s")
+    if q1 and q2:  # one core per worker: what a second worker adds when it has a core of its own
+        s["scaling_2_workers"], s["scaling_basis"] = round(q2 / q1, 3), "one core per worker (pinned)"
+        s["articles_per_s_1core"], s["articles_per_s_2_workers_1core"] = q1, q2
+        naive = s["naive_spacy_articles_per_s"]
+        s["ratio_vs_naive_1core"] = round(q1 / naive, 3) if naive else None
+    else:
+        s["scaling_2_workers"], s["scaling_basis"] = unpinned, "unpinned"
+    s["scaling_2_workers_unpinned"] = unpinned
+    rss = [x for k in ("pipeline_1w", "latency_1w", "pipeline_2w", "pipeline_1w_1core", "pipeline_2w_1core")
+           for x in ph.get(k, {}).get("peak_rss_mb") or [] if x]
     s["peak_rss_mb"] = max(rss) if rss else None
     st = r.get("stages", {})
     s["dedup_index_entries"] = st.get("dedup_index_entries")

@@ -46,3 +46,15 @@ def test_hop_summary_splits_end_to_end_time_by_topic():
     assert hops["a->b"]["count"] == 100
     assert hops["a->b"]["p50_s"] == 0.51 and hops["a->b"]["p99_s"] == 1.0
     assert abs(hops["b->c"]["p50_s"] - 0.2) < 1e-9 and abs(hops["b->c"]["p99_s"] - 0.2) < 1e-9
+
+
+def test_scaling_uses_the_pinned_phases_when_they_ran():
+    base = {"naive": {"articles_per_s": 5.0}, "stages": {},
+            "phases": {"pipeline_1w": {"per_s": 12.0}, "pipeline_2w": {"per_s": 12.0}}}
+    s = summarize(base)
+    assert s["scaling_2_workers"] == 1.0 and s["scaling_basis"] == "unpinned"
+    base["phases"].update({"pipeline_1w_1core": {"per_s": 7.0}, "pipeline_2w_1core": {"per_s": 12.6}})
+    s = summarize(base)
+    assert s["scaling_2_workers"] == 1.8 and s["scaling_basis"].startswith("one core per worker")
+    assert s["scaling_2_workers_unpinned"] == 1.0 and s["ratio_vs_naive_1core"] == 1.4
+    assert s["targets"]["scaling_2_workers"]["met"]
