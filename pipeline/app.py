@@ -300,7 +300,8 @@ def register_agents(app: faust.App, settings: Settings) -> None:
             tag_executor = tag_process.make_executor(settings)
 
             async def call(batch: list[Article]) -> list:
-                return await tag_process.tag_batch(asyncio.get_running_loop(), tag_executor, batch)
+                return await tag_process.tag_batch(asyncio.get_running_loop(), tag_executor, batch,
+                                                   settings.tag_processes)
 
         batch_agent("tag", normalized_t, tagged_t, pipe.tag_batch, call)
 

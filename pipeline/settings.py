@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     tag_batch_wait_s: float = Field(default=0.05, ge=0)
     tag_in_process: bool = Field(default=True, description="Run the NER model in a child process (own GIL), "
                                  "so heartbeats never wait on it (issue #5).")
+    tag_processes: int = Field(default=2, ge=1, le=64, description="Child processes running the NER model "
+                               "(with tag_in_process); a batch is split across them. The rest of the worker "
+                               "needs about a quarter of a core, the model the rest.")
     spacy_model: str = Field(default="", description="spaCy model package or path; empty: newsflow's default.")
     custom_words: list[str] = Field(default_factory=list, description="Words the typo fixer must accept as right.")
     # issue #6: enrichers

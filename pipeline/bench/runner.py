@@ -88,6 +88,29 @@ def _vmhwm_mb(pid: int) -> float | None:
     return None
 
 
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                kids = [int(k) for k in (task / "children").read_text().split()]
+                out += kids
+                todo += kids
+        except OSError:
+            continue
+    return out
+
+
+def _worker_peak_mb(pid: int) -> float | None:
+    """A worker's peak memory: the VmHWM of its process plus those of its children (the NER processes):
+    an upper bound of the peak of their sum."""
+    main = _vmhwm_mb(pid)
+    if main is None:
+        return None
+    return round(main + sum(_vmhwm_mb(c) or 0.0 for c in _descendants(pid)), 1)
+
+
 def _rate(count: int, seconds: float) -> float:
     return round(count / seconds, 2) if seconds > 0 else 0.0
 
@@ -483,7 +506,7 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
         mine = {o: v for o, v in collector.arrived.items() if o in origins}
         t_end = max((v[0] for v in mine.values()), default=time.perf_counter())
         elapsed = t_end - t0
-        rss = [_vmhwm_mb(pr.popen.pid) for pr in procs]
+        rss = [_worker_peak_mb(pr.popen.pid) for pr in procs]
         profile = stop_py_spy(spy, workdir / "py-spy.txt") if spy else None
         counts = {t: sum(1 for v in mine.values() if v[1] == t) for t in terminal}
         res = {
