@@ -21,14 +21,14 @@ from pathlib import Path
 
 from pipeline import topics
 from pipeline.broker import EMBEDDED_TIMEOUTS
+from pipeline.procinfo import children_mb, status_mb
 from pipeline.settings import Settings
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The worker's resident memory with its NER child processes."""
+    main = status_mb(pid)
+    return float("nan") if main is None else main + children_mb(pid)
 
 
 class Articles:
@@ -98,7 +98,7 @@ async def soak(settings: Settings, worker_pid: int, minutes: float, interval: fl
         published0, out0 = gen.n, out.count
         start = time.monotonic()
         next_report, rss = start + interval, []
-        print(f"{'minute':>6} {'published':>9} {'out':>7} {'lag':>6} {'rss_mb':>7}", flush=True)
+        print(f"{'minute':>6} {'published':>9} {'out':>7} {'lag':>6} {"rss_mb":>7}", flush=True)
         while time.monotonic() - start < minutes * 60:
             due = int((time.monotonic() - start) * rate) - (gen.n - published0)
             if due > 0:

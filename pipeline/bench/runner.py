@@ -35,6 +35,7 @@ import orjson
 from pipeline import topics
 from pipeline.bench.corpus import Corpus, generate
 from pipeline.broker import EMBEDDED_TIMEOUTS
+from pipeline.procinfo import children_mb, status_mb
 from pipeline.errors import ConfigError, StageError
 from pipeline.settings import Settings
 from pipeline.wire import encode
@@ -77,38 +78,11 @@ def _words(title: str | None, body: str | None) -> int:
     return len((title or "").split()) + len((body or "").split())
 
 
-def _vmhwm_mb(pid: int) -> float | None:
-    """Peak resident set size of a process (VmHWM), from /proc."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for task in Path(f"/proc/{p}/task").iterdir():
-                kids = [int(k) for k in (task / "children").read_text().split()]
-                out += kids
-                todo += kids
-        except OSError:
-            continue
-    return out
-
-
 def _worker_peak_mb(pid: int) -> float | None:
     """A worker's peak memory: the VmHWM of its process plus those of its children (the NER processes):
     an upper bound of the peak of their sum."""
-    main = _vmhwm_mb(pid)
-    if main is None:
-        return None
-    return round(main + sum(_vmhwm_mb(c) or 0.0 for c in _descendants(pid)), 1)
+    main = status_mb(pid, "VmHWM")
+    return None if main is None else round(main + children_mb(pid, "VmHWM"), 1)
 
 
 def _rate(count: int, seconds: float) -> float:
