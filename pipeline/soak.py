@@ -98,7 +98,7 @@ async def soak(settings: Settings, worker_pid: int, minutes: float, interval: fl
         published0, out0 = gen.n, out.count
         start = time.monotonic()
         next_report, rss = start + interval, []
-        print(f"{'minute':>6} {'published':>9} {'out':>7} {'lag':>6} {"rss_mb":>7}", flush=True)
+        print(f"{'minute':>6} {'published':>9} {'out':>7} {'lag':>6} {'rss_mb':>7}", flush=True)
         while time.monotonic() - start < minutes * 60:
             due = int((time.monotonic() - start) * rate) - (gen.n - published0)
             if due > 0:
