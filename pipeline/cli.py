@@ -770,7 +770,14 @@ def bench(
         sys.stdout.flush()
 
 
+def _term_as_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def entrypoint() -> None:
+    # SIGTERM (kill, a supervisor, a CI timeout) takes the same clean path as Ctrl-C: the embedded broker and
+    # the worker processes a command started are stopped, not left behind. `worker` installs Faust's own.
+    signal.signal(signal.SIGTERM, _term_as_interrupt)
     try:
         app()
     except NewsflowError as exc:

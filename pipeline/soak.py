@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -133,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=None, help="skip the measurement: articles per second")
     a = ap.parse_args(argv)
     from pipeline.broker import EmbeddedBroker
+
+    def term(signum, frame):
+        raise KeyboardInterrupt  # the clean path below: the worker and the embedded broker are stopped
+
+    signal.signal(signal.SIGTERM, term)
 
     workdir = Path(tempfile.mkdtemp(prefix="newsflow-soak-"))
     embedded = None
