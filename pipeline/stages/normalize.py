@@ -36,8 +36,12 @@ ENGLISH_MIN_WORDS = 20
 SUGGESTION_ZIPF = 2.0
 #: ... and a suggestion for a capitalized or upper-case word at least this common
 CAPITALIZED_SUGGESTION_ZIPF = 3.5
-#: a capitalized word wordfreq knows at least this well is taken for a name
+#: a capitalized word wordfreq knows at least this well is taken for a name (unless one slip from a word
+#: at least FUNCTION_ZIPF common: Tbe, Hge)
 CAP_MAX_ZIPF = 1.0
+#: words at least this common (the, of, and, he, was, that ...) are the only repairs of a vowelless word
+#: (thq, wqs) or of a capitalized word wordfreq knows (Tbe)
+FUNCTION_ZIPF = 6.0
 #: log10 probability of each kind of error (edit distance 1, 2; two words glued)
 ERR_LOGP = {1: -2.0, 2: -6.0, "split": -0.5}
 #: log10 probability of a real word that is in no dictionary (names, jargon, new words)
@@ -313,6 +317,23 @@ def _calendar_split(lw: str) -> str | None:
             if rest in _words() and _zipf(rest) >= 5.0:
                 return f"{cal} {rest}"
     return None
+
+
+def _calendar_slip(lw: str) -> str | None:
+    """A month or day name (six letters or more) one slip from ``lw``, a word no list knows."""
+    if len(lw) < 6 or _zipf(lw) > 0:
+        return None
+    for s in _lookup(lw):
+        if s.distance == 1 and len(s.term) >= 6 and s.term in _CALENDAR:
+            return s.term
+    return None
+
+
+def _function_split(lw: str) -> bool:
+    """Two very common words glued together (ofthe, itis, butthe)."""
+    return any(_zipf(lw[:i]) >= FUNCTION_ZIPF and _zipf(lw[i:]) >= FUNCTION_ZIPF for i in range(1, len(lw)))
+
+
 _QUOTED_RE = re.compile(r"[\"“«„]([^\"”»“\n]{3,300})[\"”»“]")
 
 
@@ -412,12 +433,18 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
     pi = 0
     for i, m in enumerate(tokens):
         word = m.group(0)
+        start, end = m.start(), m.end()
+        if word[-2:] in ("'s", "’s") and "'" not in word[:-2] and "’" not in word[:-2]:
+            word, end = word[:-2], end - 2  # regsion's: the word before the possessive
         if len(word) < 3 or "'" in word or "’" in word:
             continue
         lw = word.lower()
-        if lw in custom_words or is_known(lw):
+        if lw in custom_words:
             continue
-        start, end = m.start(), m.end()
+        # Only a word the dictionary lacks: "ofthe", common on the web, is two function words glued.
+        glued_function = lw not in _words() and _function_split(lw)
+        if is_known(lw) and not glued_function:
+            continue
         while pi < len(protected) and protected[pi][1] <= start:
             pi += 1
         if any(s < end and e > start for s, e in protected[pi : pi + 3]):
@@ -431,9 +458,10 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
             text[max(0, start - 8) : start]))
         nxt_m = tokens[i + 1] if i + 1 < len(tokens) else None
         gap_after = text[end : nxt_m.start()] if nxt_m else ""
+        min_zipf = None
         if word.islower():
             if not _VOWEL_RE.search(lw):
-                continue  # bln, dtp: abbreviations
+                min_zipf = FUNCTION_ZIPF  # bln, dtp: abbreviations, unless a slip for a very common word (thq)
             prev_w = tokens[i - 1].group(0) if i else ""
             if prev_w[:1].isupper() and nxt_m and nxt_m.group(0)[:1].isupper() and len(word) <= 5 \
                     and text[tokens[i - 1].end() : start].strip() == "" and gap_after.strip() == "":
@@ -447,10 +475,18 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
             if dated is not None:  # Fridayin, Januaryto: a date glued to the next word
                 edits.append(Edit(start, end, _match_case(word, dated), "glued"))
                 continue
-            if lw in names or not (initial or title_case):
+            if lw in names:
                 continue
+            if not (initial or title_case):
+                slip = _calendar_slip(lw)
+                if slip is not None:  # in Setpember: a month no list spells so, one slip from a month name
+                    edits.append(Edit(start, end, _match_case(word, slip), "spelling"))
+                continue
+            min_zipf = CAPITALIZED_SUGGESTION_ZIPF
             if _zipf(lw) >= CAP_MAX_ZIPF:
-                continue  # wordfreq knows it: a name more likely than a slip
+                # wordfreq knows it: a name more likely than a slip, unless one slip from a very common word
+                # (Tbe, Hge, Ethe are web slips for The, He) or two of them glued (Butthe)
+                min_zipf = FUNCTION_ZIPF
             after = text[end : end + 3]
             if re.match(r"\s+[\d(]", after) or (nxt_m and nxt_m.group(0)[:1].isupper() and not title_case
                                                 and gap_after.strip() == ""):
@@ -464,13 +500,14 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
             # acronym, stays); never in parentheses.
             if len(word) < (5 if caps_text else 7) or lw in names or text[start - 1 : start] == "(":
                 continue
+            min_zipf = CAPITALIZED_SUGGESTION_ZIPF
         else:
             continue  # mixed case: McName, iPhone, camelCase code
         prev_m = tokens[i - 1] if i else None
         prev = prev_m.group(0).lower() if prev_m and text[prev_m.end() : start].strip() == "" and not initial else None
         nxt = nxt_m.group(0).lower() if nxt_m and gap_after.strip() == "" else None
         # A capitalized word is only ever a common word misspelt: rarer candidates are likelier names.
-        choice = best_repair(lw, prev, nxt, seen, None if word.islower() else CAPITALIZED_SUGGESTION_ZIPF)
+        choice = best_repair(lw, prev, nxt, seen, min_zipf)
         if choice is None:
             continue
         edits.append(Edit(start, end, _match_case(word, choice.replacement), choice.kind))
