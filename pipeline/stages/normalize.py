@@ -297,6 +297,8 @@ def split_glued_words(text: str, names: set[str]) -> list[Edit]:
         whole = (a + b).lower()
         if _zipf(whole) > 0 or text.count(m.group(0)) > 1:
             continue
+        if a[0].isupper() and b.lower() not in _CALENDAR and _zipf(a.lower()) < FUNCTION_ZIPF:
+            continue  # BankWatch, CheckFree, BioVest: brands are coined so; a date or "InThe" is glued
         if a.lower() in _words() and b.lower() in _words() and _zipf(a.lower()) >= 3.0 and _zipf(b.lower()) >= 3.0:
             edits.append(Edit(m.start(), m.end(), f"{a} {b}", "glued"))
     return edits
@@ -311,10 +313,14 @@ _CALENDAR = ("january", "february", "march", "april", "may", "june", "july", "au
 
 
 def _calendar_split(lw: str) -> str | None:
+    """Fridayin, Octobergame: a month or day name glued to a common word, the whole known to no list
+    (Maybank, a bank; Marchal, a name)."""
+    if _zipf(lw) > 0:
+        return None
     for cal in _CALENDAR:
         if lw.startswith(cal) and len(lw) > len(cal) + 1:
             rest = lw[len(cal):]
-            if rest in _words() and _zipf(rest) >= 5.0:
+            if rest in _words() and _zipf(rest) >= (5.0 if len(rest) >= 3 else FUNCTION_ZIPF):
                 return f"{cal} {rest}"
     return None
 
@@ -334,6 +340,8 @@ def _function_split(lw: str) -> bool:
     return any(_zipf(lw[:i]) >= FUNCTION_ZIPF and _zipf(lw[i:]) >= FUNCTION_ZIPF for i in range(1, len(lw)))
 
 
+#: after an upper-case word: more upper-case words on the line, then figures or a parenthesis; or a comma
+_TABLE_AFTER_RE = re.compile(r"(?:[ \t]+[A-Z][A-Z'.&-]*)*[ \t]+[\d(]|,")
 _QUOTED_RE = re.compile(r"[\"“«„]([^\"”»“\n]{3,300})[\"”»“]")
 
 
@@ -499,6 +507,10 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
             # Upper case: a headline word, or shouting in a sentence (then only long words: ISEAS, an
             # acronym, stays); never in parentheses.
             if len(word) < (5 if caps_text else 7) or lw in names or text[start - 1 : start] == "(":
+                continue
+            if _TABLE_AFTER_RE.match(text, end):
+                # A name in a table (SKODA 1045.56, KABLO KLADNO 960.00, EUROMARK (SEP)) or a dateline
+                # (ABERDEEN, Scotland)
                 continue
             min_zipf = CAPITALIZED_SUGGESTION_ZIPF
         else:
