@@ -404,7 +404,7 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
         if s.term[0] != lw[0] and s.term[:2] != lw[1::-1]:
             score += FIRST_LETTER_LOGP  # typists rarely get the first letter wrong
         choices.append(Choice(s.term, "spelling", score))
-    for a, b in _split_candidates(lw):
+    for a, b in (_split_candidates(lw) if seen[lw] <= 1 else ()):  # taxidriver twice: the writer's spelling
         if z > SPLIT_MAX_ZIPF and min(_zipf(a), _zipf(b)) < 5.5:
             continue  # an attested compound (airforce), unless glued from two function words (tothe)
         score = ERR_LOGP["split"] + _logp(prev, a) + _logp(a, b) + (_logp(b, nxt) if nxt else 0.0)
