@@ -473,7 +473,9 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
             prev_w = tokens[i - 1].group(0) if i else ""
             if prev_w[:1].isupper() and nxt_m and nxt_m.group(0)[:1].isupper() and len(word) <= 5 \
                     and text[tokens[i - 1].end() : start].strip() == "" and gap_after.strip() == "":
-                continue  # Gazzetta dello Sport, Ludwig van Beethoven: a particle inside a name
+                # Gazzetta dello Sport, Ludwig van Beethoven: a particle inside a name, unless a slip for a
+                # very common word (France anid Spain)
+                min_zipf = FUNCTION_ZIPF
         elif word[0].isupper() and word[1:].islower():
             # Capitalized: a name unless it starts a sentence (or is a word of a title in title case),
             # is not a name the article uses, and is not followed by more names or figures (tables).
