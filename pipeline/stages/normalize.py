@@ -44,6 +44,10 @@ CAP_MAX_ZIPF = 1.0
 FUNCTION_ZIPF = 6.0
 #: log10 probability of each kind of error (edit distance 1, 2; two words glued)
 ERR_LOGP = {1: -2.0, 2: -6.0, "split": -0.5}
+#: log10 bonus of a likely slip (swapped letters, a neighbouring key, a doubled or undoubled letter) over
+#: ERR_LOGP[1], and malus of any other single-letter slip
+LIKELY_SLIP_BONUS = 0.3
+OTHER_SLIP_MALUS = 0.3
 #: log10 probability of a real word that is in no dictionary (names, jargon, new words)
 LOG_P_UNKNOWN = -11.0
 #: how much a word's own wordfreq Zipf frequency speaks for keeping it (real rare words are attested)
@@ -383,6 +387,7 @@ class Choice:
     replacement: str
     kind: str
     gain: float
+    slip_adjust: float = 0.0
 
 
 def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
@@ -399,11 +404,13 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
             continue  # capitalized words: one slip at most (Simec is no misspelt Some)
         if s.term == lw or _zipf(s.term) < (SUGGESTION_ZIPF if min_zipf is None else min_zipf):
             continue
-        score = (ERR_LOGP[s.distance] + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
+        slip = _slip_logp(lw, s.term, s.distance)
+        score = (slip + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
                  + (CONTEXT_BONUS if seen[s.term] else 0.0))
         if s.term[0] != lw[0] and s.term[:2] != lw[1::-1]:
             score += FIRST_LETTER_LOGP  # typists rarely get the first letter wrong
-        choices.append(Choice(s.term, "spelling", score))
+        # The kind of slip ranks the candidates; whether to change the word at all is judged on distance.
+        choices.append(Choice(s.term, "spelling", score, ERR_LOGP[s.distance] - slip))
     for a, b in (_split_candidates(lw) if seen[lw] <= 1 else ()):  # taxidriver twice: the writer's spelling
         if z > SPLIT_MAX_ZIPF and min(_zipf(a), _zipf(b)) < 5.5:
             continue  # an attested compound (airforce), unless glued from two function words (tothe)
@@ -416,8 +423,57 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
     if len(choices) > 1 and best.gain - choices[1].gain < ABSTAIN_GAP:
         return None  # two readings about as likely: leave it to a human
     base = keep + ((_logp_uni(nxt) - 0.4) if nxt else 0.0)
-    best.gain -= base
+    best.gain += best.slip_adjust - base
     return best if best.gain >= MARGIN else None
+
+
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEY_POS = {ch: (r, c) for r, row in enumerate(_KEYBOARD_ROWS) for c, ch in enumerate(row)}
+
+
+def _adjacent_keys(a: str, b: str) -> bool:
+    """Neighbours on a QWERTY keyboard (same row or the row above or below, staggered)."""
+    if a not in _KEY_POS or b not in _KEY_POS:
+        return False
+    (ra, ca), (rb, cb) = _KEY_POS[a], _KEY_POS[b]
+    if ra == rb:
+        return abs(ca - cb) == 1
+    if abs(ra - rb) == 1:
+        upper, lower = (ca, cb) if ra < rb else (cb, ca)
+        return lower - upper in (0, -1)  # a row is shifted about half a key right of the one above
+    return False
+
+
+def _slip_logp(typed: str, meant: str, distance: int) -> float:
+    """log10 P(typed | meant) for one slip: typists swap neighbouring letters, hit a neighbouring key,
+    double or drop a doubled letter far more often than they make any other single-letter error."""
+    if distance != 1:
+        return ERR_LOGP[distance]
+    likely, other = ERR_LOGP[1] + LIKELY_SLIP_BONUS, ERR_LOGP[1] - OTHER_SLIP_MALUS
+    lt, lm = len(typed), len(meant)
+    if lt == lm:
+        diffs = [k for k in range(lt) if typed[k] != meant[k]]
+        if len(diffs) == 2 and diffs[1] == diffs[0] + 1 and typed[diffs[0]] == meant[diffs[1]] \
+                and typed[diffs[1]] == meant[diffs[0]]:
+            return likely  # transposition: nwo / now
+        if len(diffs) == 1:
+            k = diffs[0]
+            return likely if _adjacent_keys(typed[k], meant[k]) else other  # haa / has
+        return other
+    if lt == lm + 1:  # a letter too many
+        for k in range(lt):
+            if typed[:k] + typed[k + 1:] == meant:
+                extra, around = typed[k], typed[max(0, k - 1) : k] + typed[k + 1 : k + 2]
+                if any(extra == c or _adjacent_keys(extra, c) for c in around):
+                    return likely  # fromm, lastr: a doubled key or a neighbouring key struck with it
+        return other
+    if lm == lt + 1:  # a letter missing
+        for k in range(lm):
+            if meant[:k] + meant[k + 1:] == typed:
+                if meant[k] in meant[max(0, k - 1) : k] + meant[k + 1 : k + 2]:
+                    return likely  # a doubled letter typed once: ocur / occur
+        return other
+    return other
 
 
 @lru_cache(maxsize=50_000)
