@@ -27,7 +27,7 @@ STAGE = "normalize"
 VERSION = "2"
 
 #: a word at or above this Zipf frequency in wordfreq is a real word (or a name) even if no dictionary has it
-KNOWN_ZIPF = 3.0
+KNOWN_ZIPF = 3.2
 #: an article whose lower-case words (3+ letters) are at least this share English dictionary words is English
 #: (at least ENGLISH_MIN_WORDS of them); other articles are left to the language detector
 ENGLISH_SHARE = 0.85
@@ -65,7 +65,9 @@ REPEAT_BONUS = 3.0
 CONTEXT_BONUS = 1.0
 #: words this long get candidates at edit distance 2 (shorter ones: 1)
 ED2_MIN_LEN = 4
-#: both parts of a glued word must be at least this common
+#: both parts of a glued word must be at least this common (or one of them FUNCTION_ZIPF common and the
+#: other, five letters or more, at least SPLIT_RARE_ZIPF common)
+SPLIT_RARE_ZIPF = 2.0
 SPLIT_ZIPF = 3.0
 #: a repair must beat keeping the word by this much (log10)
 MARGIN = 0.0
@@ -377,8 +379,12 @@ def _split_candidates(lw: str) -> list[tuple[str, str]]:
     for i in range(1, len(lw)):
         a, b = lw[:i], lw[i:]
         if (len(a) > 1 or a in ("a", "i")) and (len(b) > 1 or b == "a") and a in words and b in words:
-            if _zipf(a) >= SPLIT_ZIPF and _zipf(b) >= SPLIT_ZIPF:
+            za, zb = _zipf(a), _zipf(b)
+            if za >= SPLIT_ZIPF and zb >= SPLIT_ZIPF:
                 out.append((a, b))
+            elif max(za, zb) >= FUNCTION_ZIPF and min(len(a), len(b)) >= 2 and min(za, zb) >= SPLIT_RARE_ZIPF \
+                    and len(a if za < zb else b) >= 5:
+                out.append((a, b))  # a very common word glued to a rarer one: tocapitalise, theincursion
     return out
 
 
