@@ -378,7 +378,8 @@ def _split_candidates(lw: str) -> list[tuple[str, str]]:
         return out
     for i in range(1, len(lw)):
         a, b = lw[:i], lw[i:]
-        if (len(a) > 1 or a in ("a", "i")) and (len(b) > 1 or b == "a") and a in words and b in words:
+        if (len(a) > 1 or a in ("a", "i")) and (len(b) > 1 or b == "a") and a in words and b in words \
+                and _VOWEL_RE.search(a) and _VOWEL_RE.search(b):  # la str, the st: no abbreviations
             za, zb = _zipf(a), _zipf(b)
             if za >= SPLIT_ZIPF and zb >= SPLIT_ZIPF:
                 out.append((a, b))
@@ -410,6 +411,8 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
             continue  # capitalized words: one slip at most (Simec is no misspelt Some)
         if s.term == lw or _zipf(s.term) < (SUGGESTION_ZIPF if min_zipf is None else min_zipf):
             continue
+        if s.term == prev:
+            continue  # "the thn": no repair makes a word twice in a row
         slip = _slip_logp(lw, s.term, s.distance)
         score = (slip + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
                  + (CONTEXT_BONUS if seen[s.term] else 0.0))
