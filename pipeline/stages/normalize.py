@@ -619,7 +619,15 @@ def _language(article: Article) -> tuple[str | None, float | None]:
             return "en", round(share, 4)
         if 8 <= len(long_words) < ENGLISH_MIN_WORDS and share >= 0.95:
             return "en", round(share, 4)  # tables and short items: few words, all English
-    return detect(f"{article.title}\n{article.body}")
+    lang, conf = detect(f"{article.title}\n{article.body}")
+    if lang != "en" and len(long_words) >= 5:
+        # Results tables are mostly names, which lingua reads as the players' language: ask again on the
+        # lower-case words alone (names are no evidence), and keep English if both agree it is likelier.
+        lower = " ".join(w for w in words if w.islower())
+        lang2, conf2 = detect(lower)
+        if lang2 == "en" and conf2 is not None and conf2 >= 0.9:
+            return lang2, conf2
+    return lang, conf
 
 
 def normalize(article: Article, *, custom_words: frozenset[str] = frozenset()) -> Article:
