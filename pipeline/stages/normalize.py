@@ -265,13 +265,22 @@ def fix_encoding(text: str) -> list[Edit]:
     return edits
 
 
+def _linebreak_matches(text: str):
+    """Matches of _LINEBREAK_RE that may share a word: in CONFERENCE / NORTH- / EAST the second break is
+    tried too (the right half of one match is the left half of the next)."""
+    pos = 0
+    while (m := _LINEBREAK_RE.search(text, pos)) is not None:
+        yield m
+        pos = m.start(3)
+
+
 def join_broken_words(text: str, prior: list[tuple[int, int]] = ()) -> list[Edit]:
     """``pow`` / ``ers`` over a blank line -> ``powers``; ``govern-`` / ``ment`` -> ``government``.
 
     Joined when the join is a word and the halves are not both words more likely apart (``the`` / ``end``
     stays); a hyphen over a line break stays when the joined form is no word (``well-`` / ``known``)."""
     edits = []
-    for m in _LINEBREAK_RE.finditer(text):
+    for m in _linebreak_matches(text):
         if any(s < m.end() and e > m.start() for s, e in prior):
             continue
         left, hyphen, right = m.group(1), m.group(2), m.group(3)
