@@ -407,7 +407,7 @@ class Choice:
 
 
 def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
-                min_zipf: float | None = None) -> Choice | None:
+                min_zipf: float | None = None, capitalized: bool = False) -> Choice | None:
     """The most likely intended text for an unknown lower-case word, in context, if clearly better."""
     from symspellpy import Verbosity
 
@@ -432,6 +432,8 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
     for a, b in (_split_candidates(lw) if seen[lw] <= 1 else ()):  # taxidriver twice: the writer's spelling
         if z > SPLIT_MAX_ZIPF and min(_zipf(a), _zipf(b)) < 5.5:
             continue  # an attested compound (airforce), unless glued from two function words (tothe)
+        if capitalized and _zipf(a) < FUNCTION_ZIPF and f"{a} {b}" not in _bigrams()[0]:
+            continue  # capitalized: Seasongood, Mariaan are names; Butthe, Prisonofficials are glued phrases
         score = ERR_LOGP["split"] + _logp(prev, a) + _logp(a, b) + (_logp(b, nxt) if nxt else 0.0)
         choices.append(Choice(f"{a} {b}", "glued", score))
     if not choices:
@@ -595,7 +597,7 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
         prev = prev_m.group(0).lower() if prev_m and text[prev_m.end() : start].strip() == "" and not initial else None
         nxt = nxt_m.group(0).lower() if nxt_m and gap_after.strip() == "" else None
         # A capitalized word is only ever a common word misspelt: rarer candidates are likelier names.
-        choice = best_repair(lw, prev, nxt, seen, min_zipf)
+        choice = best_repair(lw, prev, nxt, seen, min_zipf, word[0].isupper() and word[1:].islower())
         if choice is None:
             continue
         edits.append(Edit(start, end, _match_case(word, choice.replacement), choice.kind))
