@@ -42,6 +42,10 @@ CAP_MAX_ZIPF = 1.0
 #: words at least this common (the, of, and, he, was, that ...) are the only repairs of a vowelless word
 #: (thq, wqs) or of a capitalized word wordfreq knows (Tbe)
 FUNCTION_ZIPF = 6.0
+#: the longest word that common in wordfreq's English list
+FUNCTION_MAX_LEN = 7
+#: a lower-case dictionary word rarer than this may be a slip for a FUNCTION_ZIPF word (fromm, vas)
+REAL_WORD_SLIP_ZIPF = 3.0
 #: log10 probability of each kind of error (edit distance 1, 2; two words glued)
 ERR_LOGP = {1: -2.0, 2: -6.0, "split": -0.5}
 #: log10 bonus of a likely slip (swapped letters, a neighbouring key, a doubled or undoubled letter) over
@@ -350,6 +354,15 @@ def _calendar_slip(lw: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=50_000)
+def _near_function_word(lw: str) -> bool:
+    """One likely slip (swapped letters, a neighbouring key, a doubled letter) from a very common word."""
+    if len(lw) > FUNCTION_MAX_LEN + 1:
+        return False  # very common words are short (because, people: 7 letters)
+    return any(s.distance == 1 and _zipf(s.term) >= FUNCTION_ZIPF
+               and _slip_logp(lw, s.term, 1) > ERR_LOGP[1] for s in _lookup(lw))
+
+
 def _function_split(lw: str) -> bool:
     """Two very common words glued together (ofthe, itis, butthe)."""
     return any(_zipf(lw[:i]) >= FUNCTION_ZIPF and _zipf(lw[i:]) >= FUNCTION_ZIPF for i in range(1, len(lw)))
@@ -527,7 +540,10 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
             continue
         # Only a word the dictionary lacks: "ofthe", common on the web, is two function words glued.
         glued_function = lw not in _words() and _function_split(lw)
-        if is_known(lw) and not glued_function:
+        # A rare dictionary word in lower case may be a slip for a very common one (fromm, vas)
+        real_word_slip = (word.islower() and _zipf(lw) < REAL_WORD_SLIP_ZIPF and _VOWEL_RE.search(lw) is not None
+                          and _near_function_word(lw))
+        if is_known(lw) and not glued_function and not real_word_slip:
             continue
         while pi < len(protected) and protected[pi][1] <= start:
             pi += 1
@@ -542,7 +558,7 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
             text[max(0, start - 8) : start]))
         nxt_m = tokens[i + 1] if i + 1 < len(tokens) else None
         gap_after = text[end : nxt_m.start()] if nxt_m else ""
-        min_zipf = None
+        min_zipf = FUNCTION_ZIPF if real_word_slip and is_known(lw) else None
         if word.islower():
             if not _VOWEL_RE.search(lw):
                 min_zipf = FUNCTION_ZIPF  # bln, dtp: abbreviations, unless a slip for a very common word (thq)
