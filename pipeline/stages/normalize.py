@@ -203,8 +203,8 @@ def is_known(lw: str) -> bool:
         if lw.endswith(suf) and len(lw) - len(suf) >= 3:
             stem = lw[: -len(suf)]
             if stem + repl in words:
-                if suf[0] in "ei" and len(stem) >= 2 and stem + stem[-1] + suf in words:
-                    return False  # occured / begining: the doubled form is the word
+                if suf[0] in "ei" and len(stem) >= 2 and stem + stem[-1] + suf in words and stem[-1] != "l":
+                    return False  # occured / begining: the doubled form is the word (initialed, leveled: US)
                 if suf[0] in "ei" and len(stem) >= 3 and stem[-1] == stem[-2] and stem[:-1] + suf in words:
                     return False  # the undoubled form is the word
                 if suf[0] in "ei" and stem.endswith("e") and stem[:-1] + suf in words:
