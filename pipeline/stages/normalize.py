@@ -435,6 +435,8 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
             continue
         if s.term == prev:
             continue  # "the thn": no repair makes a word twice in a row
+        if lw == s.term + "s" and len(s.term) >= 6 and not s.term.endswith("s"):
+            continue  # deferreds: the plural the writer meant (jargon), not a stray letter
         slip = _slip_logp(lw, s.term, s.distance)
         score = (slip + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
                  + (CONTEXT_BONUS if seen[s.term] else 0.0))
