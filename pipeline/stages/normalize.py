@@ -46,8 +46,9 @@ FUNCTION_ZIPF = 6.0
 FUNCTION_MAX_LEN = 7
 #: a lower-case dictionary word rarer than this may be a slip for a FUNCTION_ZIPF word (fromm, vas)
 REAL_WORD_SLIP_ZIPF = 3.0
+SPLIT_LOGP = 0.0
 #: log10 probability of each kind of error (edit distance 1, 2; two words glued)
-ERR_LOGP = {1: -2.0, 2: -6.0, "split": -0.5}
+ERR_LOGP = {1: -2.0, 2: -6.0, "split": SPLIT_LOGP}
 #: log10 bonus of a likely slip (swapped letters, a neighbouring key, a doubled or undoubled letter) over
 #: ERR_LOGP[1], and malus of any other single-letter slip
 LIKELY_SLIP_BONUS = 0.3
@@ -444,9 +445,13 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
             score += FIRST_LETTER_LOGP  # typists rarely get the first letter wrong
         # The kind of slip ranks the candidates; whether to change the word at all is judged on distance.
         choices.append(Choice(s.term, "spelling", score, ERR_LOGP[s.distance] - slip))
+    one_slip = any(s.distance == 1 for s in _lookup(lw))
     for a, b in (_split_candidates(lw) if seen[lw] <= 1 else ()):  # taxidriver twice: the writer's spelling
-        if z > SPLIT_MAX_ZIPF and min(_zipf(a), _zipf(b)) < 5.5:
-            continue  # an attested compound (airforce), unless glued from two function words (tothe)
+        if z > SPLIT_MAX_ZIPF and min(_zipf(a), _zipf(b)) < 5.5 \
+                and (max(_zipf(a), _zipf(b)) < FUNCTION_ZIPF or one_slip):
+            # an attested compound (airforce), unless glued from two function words (tothe) or with one
+            # when no word is a slip away (readyto; forcast is a slip for forecast, no "for cast")
+            continue
         if capitalized and _zipf(a) < FUNCTION_ZIPF and f"{a} {b}" not in _bigrams()[0]:
             continue  # capitalized: Seasongood, Mariaan are names; Butthe, Prisonofficials are glued phrases
         score = ERR_LOGP["split"] + _logp(prev, a) + _logp(a, b) + (_logp(b, nxt) if nxt else 0.0)
