@@ -607,13 +607,16 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
         elif word.isupper():
             # Upper case: a headline word, or shouting in a sentence (then only long words: ISEAS, an
             # acronym, stays); never in parentheses.
-            if len(word) < (5 if caps_text else 7) or lw in names or text[start - 1 : start] == "(":
+            if lw in names or text[start - 1 : start] == "(":
                 continue
+            short = len(word) < (5 if caps_text else 7)
+            if short and not (caps_text and _VOWEL_RE.search(lw) and _near_function_word(lw)):
+                continue  # an acronym, unless a headline slip for a very common word (OFO, ANDD)
             if _TABLE_AFTER_RE.match(text, end):
                 # A name in a table (SKODA 1045.56, KABLO KLADNO 960.00, EUROMARK (SEP)) or a dateline
                 # (ABERDEEN, Scotland)
                 continue
-            min_zipf = CAPITALIZED_SUGGESTION_ZIPF
+            min_zipf = FUNCTION_ZIPF if short else CAPITALIZED_SUGGESTION_ZIPF
         else:
             continue  # mixed case: McName, iPhone, camelCase code
         prev_m = tokens[i - 1] if i else None
