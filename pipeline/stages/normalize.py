@@ -355,13 +355,21 @@ def _calendar_slip(lw: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _function_words() -> tuple[str, ...]:
+    """The very common words (Zipf >= FUNCTION_ZIPF: the, of, and, was, because ...), from wordfreq."""
+    from wordfreq import top_n_list
+
+    return tuple(w for w in top_n_list("en", 500) if w.isalpha() and _zipf(w) >= FUNCTION_ZIPF)
+
+
 @lru_cache(maxsize=50_000)
 def _near_function_word(lw: str) -> bool:
     """One likely slip (swapped letters, a neighbouring key, a doubled letter) from a very common word."""
     if len(lw) > FUNCTION_MAX_LEN + 1:
         return False  # very common words are short (because, people: 7 letters)
-    return any(s.distance == 1 and _zipf(s.term) >= FUNCTION_ZIPF
-               and _slip_logp(lw, s.term, 1) > ERR_LOGP[1] for s in _lookup(lw))
+    return any(abs(len(w) - len(lw)) <= 1 and w != lw and _slip_logp(lw, w, 1) > ERR_LOGP[1]
+               for w in _function_words())
 
 
 def _function_split(lw: str) -> bool:
