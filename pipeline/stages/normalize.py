@@ -198,6 +198,10 @@ def is_known(lw: str) -> bool:
         return True
     if "-" in lw:
         return all(p and is_known(p) for p in lw.split("-"))
+    for suf in ("ed", "ing", "er", "ers"):
+        stem = lw[: -len(suf)]
+        if lw.endswith(suf) and stem.endswith("ll") and len(stem) >= 6 and stem[:-1] in words:
+            return True  # initialling, labelled: British spelling doubles a final l
     if _zipf(lw) <= 0:
         return False  # derived forms must at least be attested (pointss, preices are not)
     for suf, repl in _SUFFIXES:
