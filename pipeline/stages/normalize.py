@@ -596,12 +596,13 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
             if dated is not None:  # Fridayin, Januaryto: a date glued to the next word
                 edits.append(Edit(start, end, _match_case(word, dated), "glued"))
                 continue
-            if lw in names:
-                continue
             if not (initial or title_case):
+                # (used once, so "names" has it only from here)
                 slip = _calendar_slip(lw)
                 if slip is not None:  # in Setpember: a month no list spells so, one slip from a month name
                     edits.append(Edit(start, end, _match_case(word, slip), "spelling"))
+                continue
+            if lw in names:
                 continue
             min_zipf = CAPITALIZED_SUGGESTION_ZIPF
             if _zipf(lw) >= CAP_MAX_ZIPF:
