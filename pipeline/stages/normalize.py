@@ -214,8 +214,10 @@ def is_known(lw: str) -> bool:
                     return False  # the undoubled form is the word
                 if suf[0] in "ei" and stem.endswith("e") and stem[:-1] + suf in words:
                     return False  # includeing: including is the word
-                if suf == "s" and stem.endswith("s"):
-                    return False
+                if suf == "s" and stem.endswith(("s", "x", "z", "ch", "sh")):
+                    return False  # matchs: matches is the plural
+                if _zipf(stem + repl) >= FUNCTION_ZIPF or (suf in ("ist", "ists", "ism") and len(stem) < 4):
+                    continue  # theer, boths: function words take no suffix; agaist is no aga-ist
                 return True
     for pre in _PREFIXES:
         if lw.startswith(pre) and len(lw) - len(pre) >= 5 and lw[len(pre):] in words:
