@@ -27,7 +27,7 @@ STAGE = "normalize"
 VERSION = "2"
 
 #: a word at or above this Zipf frequency in wordfreq is a real word (or a name) even if no dictionary has it
-KNOWN_ZIPF = 3.0
+KNOWN_ZIPF = 3.2
 #: an article whose lower-case words (3+ letters) are at least this share English dictionary words is English
 #: (at least ENGLISH_MIN_WORDS of them); other articles are left to the language detector
 ENGLISH_SHARE = 0.85
@@ -36,10 +36,23 @@ ENGLISH_MIN_WORDS = 20
 SUGGESTION_ZIPF = 2.0
 #: ... and a suggestion for a capitalized or upper-case word at least this common
 CAPITALIZED_SUGGESTION_ZIPF = 3.5
-#: a capitalized word wordfreq knows at least this well is taken for a name
+#: a capitalized word wordfreq knows at least this well is taken for a name (unless one slip from a word
+#: at least FUNCTION_ZIPF common: Tbe, Hge)
 CAP_MAX_ZIPF = 1.0
+#: words at least this common (the, of, and, he, was, that ...) are the only repairs of a vowelless word
+#: (thq, wqs) or of a capitalized word wordfreq knows (Tbe)
+FUNCTION_ZIPF = 6.0
+#: the longest word that common in wordfreq's English list
+FUNCTION_MAX_LEN = 7
+#: a lower-case dictionary word rarer than this may be a slip for a FUNCTION_ZIPF word (fromm, vas)
+REAL_WORD_SLIP_ZIPF = 3.0
+SPLIT_LOGP = 0.0
 #: log10 probability of each kind of error (edit distance 1, 2; two words glued)
-ERR_LOGP = {1: -2.0, 2: -6.0, "split": -0.5}
+ERR_LOGP = {1: -2.0, 2: -6.0, "split": SPLIT_LOGP}
+#: log10 bonus of a likely slip (swapped letters, a neighbouring key, a doubled or undoubled letter) over
+#: ERR_LOGP[1], and malus of any other single-letter slip
+LIKELY_SLIP_BONUS = 0.3
+OTHER_SLIP_MALUS = 0.3
 #: log10 probability of a real word that is in no dictionary (names, jargon, new words)
 LOG_P_UNKNOWN = -11.0
 #: how much a word's own wordfreq Zipf frequency speaks for keeping it (real rare words are attested)
@@ -57,7 +70,9 @@ REPEAT_BONUS = 3.0
 CONTEXT_BONUS = 1.0
 #: words this long get candidates at edit distance 2 (shorter ones: 1)
 ED2_MIN_LEN = 4
-#: both parts of a glued word must be at least this common
+#: both parts of a glued word must be at least this common (or one of them FUNCTION_ZIPF common and the
+#: other, five letters or more, at least SPLIT_RARE_ZIPF common)
+SPLIT_RARE_ZIPF = 2.0
 SPLIT_ZIPF = 3.0
 #: a repair must beat keeping the word by this much (log10)
 MARGIN = 0.0
@@ -183,20 +198,26 @@ def is_known(lw: str) -> bool:
         return True
     if "-" in lw:
         return all(p and is_known(p) for p in lw.split("-"))
+    for suf in ("ed", "ing", "er", "ers"):
+        stem = lw[: -len(suf)]
+        if lw.endswith(suf) and stem.endswith("ll") and len(stem) >= 6 and stem[:-1] in words:
+            return True  # initialling, labelled: British spelling doubles a final l
     if _zipf(lw) <= 0:
         return False  # derived forms must at least be attested (pointss, preices are not)
     for suf, repl in _SUFFIXES:
         if lw.endswith(suf) and len(lw) - len(suf) >= 3:
             stem = lw[: -len(suf)]
             if stem + repl in words:
-                if suf[0] in "ei" and len(stem) >= 2 and stem + stem[-1] + suf in words:
-                    return False  # occured / begining: the doubled form is the word
+                if suf[0] in "ei" and len(stem) >= 2 and stem + stem[-1] + suf in words and stem[-1] != "l":
+                    return False  # occured / begining: the doubled form is the word (initialed, leveled: US)
                 if suf[0] in "ei" and len(stem) >= 3 and stem[-1] == stem[-2] and stem[:-1] + suf in words:
                     return False  # the undoubled form is the word
                 if suf[0] in "ei" and stem.endswith("e") and stem[:-1] + suf in words:
                     return False  # includeing: including is the word
-                if suf == "s" and stem.endswith("s"):
-                    return False
+                if suf == "s" and stem.endswith(("s", "x", "z", "ch", "sh")):
+                    return False  # matchs: matches is the plural
+                if _zipf(stem + repl) >= FUNCTION_ZIPF or (suf in ("ist", "ists", "ism") and len(stem) < 4):
+                    continue  # theer, boths: function words take no suffix; agaist is no aga-ist
                 return True
     for pre in _PREFIXES:
         if lw.startswith(pre) and len(lw) - len(pre) >= 5 and lw[len(pre):] in words:
@@ -255,13 +276,22 @@ def fix_encoding(text: str) -> list[Edit]:
     return edits
 
 
+def _linebreak_matches(text: str):
+    """Matches of _LINEBREAK_RE that may share a word: in CONFERENCE / NORTH- / EAST the second break is
+    tried too (the right half of one match is the left half of the next)."""
+    pos = 0
+    while (m := _LINEBREAK_RE.search(text, pos)) is not None:
+        yield m
+        pos = m.start(3)
+
+
 def join_broken_words(text: str, prior: list[tuple[int, int]] = ()) -> list[Edit]:
     """``pow`` / ``ers`` over a blank line -> ``powers``; ``govern-`` / ``ment`` -> ``government``.
 
     Joined when the join is a word and the halves are not both words more likely apart (``the`` / ``end``
     stays); a hyphen over a line break stays when the joined form is no word (``well-`` / ``known``)."""
     edits = []
-    for m in _LINEBREAK_RE.finditer(text):
+    for m in _linebreak_matches(text):
         if any(s < m.end() and e > m.start() for s, e in prior):
             continue
         left, hyphen, right = m.group(1), m.group(2), m.group(3)
@@ -293,6 +323,8 @@ def split_glued_words(text: str, names: set[str]) -> list[Edit]:
         whole = (a + b).lower()
         if _zipf(whole) > 0 or text.count(m.group(0)) > 1:
             continue
+        if a[0].isupper() and b.lower() not in _CALENDAR and _zipf(a.lower()) < FUNCTION_ZIPF:
+            continue  # BankWatch, CheckFree, BioVest: brands are coined so; a date or "InThe" is glued
         if a.lower() in _words() and b.lower() in _words() and _zipf(a.lower()) >= 3.0 and _zipf(b.lower()) >= 3.0:
             edits.append(Edit(m.start(), m.end(), f"{a} {b}", "glued"))
     return edits
@@ -307,12 +339,52 @@ _CALENDAR = ("january", "february", "march", "april", "may", "june", "july", "au
 
 
 def _calendar_split(lw: str) -> str | None:
+    """Fridayin, Octobergame: a month or day name glued to a common word, the whole known to no list
+    (Maybank, a bank; Marchal, a name)."""
+    if _zipf(lw) > 0:
+        return None
     for cal in _CALENDAR:
         if lw.startswith(cal) and len(lw) > len(cal) + 1:
             rest = lw[len(cal):]
-            if rest in _words() and _zipf(rest) >= 5.0:
+            if rest in _words() and _zipf(rest) >= (5.0 if len(rest) >= 3 else FUNCTION_ZIPF):
                 return f"{cal} {rest}"
     return None
+
+
+def _calendar_slip(lw: str) -> str | None:
+    """A month or day name (six letters or more) one slip from ``lw``, a word no list knows."""
+    if len(lw) < 6 or _zipf(lw) > 0:
+        return None
+    for s in _lookup(lw):
+        if s.distance == 1 and len(s.term) >= 6 and s.term in _CALENDAR:
+            return s.term
+    return None
+
+
+@lru_cache(maxsize=1)
+def _function_words() -> tuple[str, ...]:
+    """The very common words (Zipf >= FUNCTION_ZIPF: the, of, and, was, because ...), from wordfreq."""
+    from wordfreq import top_n_list
+
+    return tuple(w for w in top_n_list("en", 500) if w.isalpha() and _zipf(w) >= FUNCTION_ZIPF)
+
+
+@lru_cache(maxsize=50_000)
+def _near_function_word(lw: str) -> bool:
+    """One likely slip (swapped letters, a neighbouring key, a doubled letter) from a very common word."""
+    if len(lw) > FUNCTION_MAX_LEN + 1:
+        return False  # very common words are short (because, people: 7 letters)
+    return any(abs(len(w) - len(lw)) <= 1 and w != lw and _slip_logp(lw, w, 1) > ERR_LOGP[1]
+               for w in _function_words())
+
+
+def _function_split(lw: str) -> bool:
+    """Two very common words glued together (ofthe, itis, butthe)."""
+    return any(_zipf(lw[:i]) >= FUNCTION_ZIPF and _zipf(lw[i:]) >= FUNCTION_ZIPF for i in range(1, len(lw)))
+
+
+#: after an upper-case word: more upper-case words on the line, then figures or a parenthesis; or a comma
+_TABLE_AFTER_RE = re.compile(r"(?:[ \t]+[A-Z][A-Z'.&-]*)*[ \t]+[\d(]|,")
 _QUOTED_RE = re.compile(r"[\"“«„]([^\"”»“\n]{3,300})[\"”»“]")
 
 
@@ -343,9 +415,14 @@ def _split_candidates(lw: str) -> list[tuple[str, str]]:
         return out
     for i in range(1, len(lw)):
         a, b = lw[:i], lw[i:]
-        if (len(a) > 1 or a in ("a", "i")) and (len(b) > 1 or b == "a") and a in words and b in words:
-            if _zipf(a) >= SPLIT_ZIPF and _zipf(b) >= SPLIT_ZIPF:
+        if (len(a) > 1 or a in ("a", "i")) and (len(b) > 1 or b == "a") and a in words and b in words \
+                and _VOWEL_RE.search(a) and _VOWEL_RE.search(b):  # la str, the st: no abbreviations
+            za, zb = _zipf(a), _zipf(b)
+            if za >= SPLIT_ZIPF and zb >= SPLIT_ZIPF:
                 out.append((a, b))
+            elif max(za, zb) >= FUNCTION_ZIPF and min(len(a), len(b)) >= 2 and min(za, zb) >= SPLIT_RARE_ZIPF \
+                    and len(a if za < zb else b) >= 5:
+                out.append((a, b))  # a very common word glued to a rarer one: tocapitalise, theincursion
     return out
 
 
@@ -354,10 +431,11 @@ class Choice:
     replacement: str
     kind: str
     gain: float
+    slip_adjust: float = 0.0
 
 
 def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
-                min_zipf: float | None = None) -> Choice | None:
+                min_zipf: float | None = None, capitalized: bool = False) -> Choice | None:
     """The most likely intended text for an unknown lower-case word, in context, if clearly better."""
     from symspellpy import Verbosity
 
@@ -370,14 +448,26 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
             continue  # capitalized words: one slip at most (Simec is no misspelt Some)
         if s.term == lw or _zipf(s.term) < (SUGGESTION_ZIPF if min_zipf is None else min_zipf):
             continue
-        score = (ERR_LOGP[s.distance] + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
+        if s.term == prev:
+            continue  # "the thn": no repair makes a word twice in a row
+        if lw == s.term + "s" and len(s.term) >= 6 and not s.term.endswith("s"):
+            continue  # deferreds: the plural the writer meant (jargon), not a stray letter
+        slip = _slip_logp(lw, s.term, s.distance)
+        score = (slip + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
                  + (CONTEXT_BONUS if seen[s.term] else 0.0))
         if s.term[0] != lw[0] and s.term[:2] != lw[1::-1]:
             score += FIRST_LETTER_LOGP  # typists rarely get the first letter wrong
-        choices.append(Choice(s.term, "spelling", score))
-    for a, b in _split_candidates(lw):
-        if z > SPLIT_MAX_ZIPF and min(_zipf(a), _zipf(b)) < 5.5:
-            continue  # an attested compound (airforce), unless glued from two function words (tothe)
+        # The kind of slip ranks the candidates; whether to change the word at all is judged on distance.
+        choices.append(Choice(s.term, "spelling", score, ERR_LOGP[s.distance] - slip))
+    one_slip = any(s.distance == 1 for s in _lookup(lw))
+    for a, b in (_split_candidates(lw) if seen[lw] <= 1 else ()):  # taxidriver twice: the writer's spelling
+        if z > SPLIT_MAX_ZIPF and min(_zipf(a), _zipf(b)) < 5.5 \
+                and (max(_zipf(a), _zipf(b)) < FUNCTION_ZIPF or one_slip):
+            # an attested compound (airforce), unless glued from two function words (tothe) or with one
+            # when no word is a slip away (readyto; forcast is a slip for forecast, no "for cast")
+            continue
+        if capitalized and _zipf(a) < FUNCTION_ZIPF and f"{a} {b}" not in _bigrams()[0]:
+            continue  # capitalized: Seasongood, Mariaan are names; Butthe, Prisonofficials are glued phrases
         score = ERR_LOGP["split"] + _logp(prev, a) + _logp(a, b) + (_logp(b, nxt) if nxt else 0.0)
         choices.append(Choice(f"{a} {b}", "glued", score))
     if not choices:
@@ -387,8 +477,57 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
     if len(choices) > 1 and best.gain - choices[1].gain < ABSTAIN_GAP:
         return None  # two readings about as likely: leave it to a human
     base = keep + ((_logp_uni(nxt) - 0.4) if nxt else 0.0)
-    best.gain -= base
+    best.gain += best.slip_adjust - base
     return best if best.gain >= MARGIN else None
+
+
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEY_POS = {ch: (r, c) for r, row in enumerate(_KEYBOARD_ROWS) for c, ch in enumerate(row)}
+
+
+def _adjacent_keys(a: str, b: str) -> bool:
+    """Neighbours on a QWERTY keyboard (same row or the row above or below, staggered)."""
+    if a not in _KEY_POS or b not in _KEY_POS:
+        return False
+    (ra, ca), (rb, cb) = _KEY_POS[a], _KEY_POS[b]
+    if ra == rb:
+        return abs(ca - cb) == 1
+    if abs(ra - rb) == 1:
+        upper, lower = (ca, cb) if ra < rb else (cb, ca)
+        return lower - upper in (0, -1)  # a row is shifted about half a key right of the one above
+    return False
+
+
+def _slip_logp(typed: str, meant: str, distance: int) -> float:
+    """log10 P(typed | meant) for one slip: typists swap neighbouring letters, hit a neighbouring key,
+    double or drop a doubled letter far more often than they make any other single-letter error."""
+    if distance != 1:
+        return ERR_LOGP[distance]
+    likely, other = ERR_LOGP[1] + LIKELY_SLIP_BONUS, ERR_LOGP[1] - OTHER_SLIP_MALUS
+    lt, lm = len(typed), len(meant)
+    if lt == lm:
+        diffs = [k for k in range(lt) if typed[k] != meant[k]]
+        if len(diffs) == 2 and diffs[1] == diffs[0] + 1 and typed[diffs[0]] == meant[diffs[1]] \
+                and typed[diffs[1]] == meant[diffs[0]]:
+            return likely  # transposition: nwo / now
+        if len(diffs) == 1:
+            k = diffs[0]
+            return likely if _adjacent_keys(typed[k], meant[k]) else other  # haa / has
+        return other
+    if lt == lm + 1:  # a letter too many
+        for k in range(lt):
+            if typed[:k] + typed[k + 1:] == meant:
+                extra, around = typed[k], typed[max(0, k - 1) : k] + typed[k + 1 : k + 2]
+                if any(extra == c or _adjacent_keys(extra, c) for c in around):
+                    return likely  # fromm, lastr: a doubled key or a neighbouring key struck with it
+        return other
+    if lm == lt + 1:  # a letter missing
+        for k in range(lm):
+            if meant[:k] + meant[k + 1:] == typed:
+                if meant[k] in meant[max(0, k - 1) : k] + meant[k + 1 : k + 2]:
+                    return likely  # a doubled letter typed once: ocur / occur
+        return other
+    return other
 
 
 @lru_cache(maxsize=50_000)
@@ -412,12 +551,21 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
     pi = 0
     for i, m in enumerate(tokens):
         word = m.group(0)
+        start, end = m.start(), m.end()
+        if word[-2:] in ("'s", "’s") and "'" not in word[:-2] and "’" not in word[:-2]:
+            word, end = word[:-2], end - 2  # regsion's: the word before the possessive
         if len(word) < 3 or "'" in word or "’" in word:
             continue
         lw = word.lower()
-        if lw in custom_words or is_known(lw):
+        if lw in custom_words:
             continue
-        start, end = m.start(), m.end()
+        # Only a word the dictionary lacks: "ofthe", common on the web, is two function words glued.
+        glued_function = lw not in _words() and _function_split(lw)
+        # A rare dictionary word in lower case may be a slip for a very common one (fromm, vas)
+        real_word_slip = (word.islower() and _zipf(lw) < REAL_WORD_SLIP_ZIPF and _VOWEL_RE.search(lw) is not None
+                          and _near_function_word(lw))
+        if is_known(lw) and not glued_function and not real_word_slip:
+            continue
         while pi < len(protected) and protected[pi][1] <= start:
             pi += 1
         if any(s < end and e > start for s, e in protected[pi : pi + 3]):
@@ -431,13 +579,16 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
             text[max(0, start - 8) : start]))
         nxt_m = tokens[i + 1] if i + 1 < len(tokens) else None
         gap_after = text[end : nxt_m.start()] if nxt_m else ""
+        min_zipf = FUNCTION_ZIPF if real_word_slip and is_known(lw) else None
         if word.islower():
             if not _VOWEL_RE.search(lw):
-                continue  # bln, dtp: abbreviations
+                min_zipf = FUNCTION_ZIPF  # bln, dtp: abbreviations, unless a slip for a very common word (thq)
             prev_w = tokens[i - 1].group(0) if i else ""
             if prev_w[:1].isupper() and nxt_m and nxt_m.group(0)[:1].isupper() and len(word) <= 5 \
                     and text[tokens[i - 1].end() : start].strip() == "" and gap_after.strip() == "":
-                continue  # Gazzetta dello Sport, Ludwig van Beethoven: a particle inside a name
+                # Gazzetta dello Sport, Ludwig van Beethoven: a particle inside a name, unless a slip for a
+                # very common word (France anid Spain)
+                min_zipf = FUNCTION_ZIPF
         elif word[0].isupper() and word[1:].islower():
             # Capitalized: a name unless it starts a sentence (or is a word of a title in title case),
             # is not a name the article uses, and is not followed by more names or figures (tables).
@@ -447,10 +598,19 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
             if dated is not None:  # Fridayin, Januaryto: a date glued to the next word
                 edits.append(Edit(start, end, _match_case(word, dated), "glued"))
                 continue
-            if lw in names or not (initial or title_case):
+            if not (initial or title_case):
+                # (used once, so "names" has it only from here)
+                slip = _calendar_slip(lw)
+                if slip is not None:  # in Setpember: a month no list spells so, one slip from a month name
+                    edits.append(Edit(start, end, _match_case(word, slip), "spelling"))
                 continue
+            if lw in names:
+                continue
+            min_zipf = CAPITALIZED_SUGGESTION_ZIPF
             if _zipf(lw) >= CAP_MAX_ZIPF:
-                continue  # wordfreq knows it: a name more likely than a slip
+                # wordfreq knows it: a name more likely than a slip, unless one slip from a very common word
+                # (Tbe, Hge, Ethe are web slips for The, He) or two of them glued (Butthe)
+                min_zipf = FUNCTION_ZIPF
             after = text[end : end + 3]
             if re.match(r"\s+[\d(]", after) or (nxt_m and nxt_m.group(0)[:1].isupper() and not title_case
                                                 and gap_after.strip() == ""):
@@ -462,15 +622,23 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
         elif word.isupper():
             # Upper case: a headline word, or shouting in a sentence (then only long words: ISEAS, an
             # acronym, stays); never in parentheses.
-            if len(word) < (5 if caps_text else 7) or lw in names or text[start - 1 : start] == "(":
+            if lw in names or text[start - 1 : start] == "(":
                 continue
+            short = len(word) < (5 if caps_text else 7)
+            if short and not (caps_text and _VOWEL_RE.search(lw) and _near_function_word(lw)):
+                continue  # an acronym, unless a headline slip for a very common word (OFO, ANDD)
+            if _TABLE_AFTER_RE.match(text, end):
+                # A name in a table (SKODA 1045.56, KABLO KLADNO 960.00, EUROMARK (SEP)) or a dateline
+                # (ABERDEEN, Scotland)
+                continue
+            min_zipf = FUNCTION_ZIPF if short else CAPITALIZED_SUGGESTION_ZIPF
         else:
             continue  # mixed case: McName, iPhone, camelCase code
         prev_m = tokens[i - 1] if i else None
         prev = prev_m.group(0).lower() if prev_m and text[prev_m.end() : start].strip() == "" and not initial else None
         nxt = nxt_m.group(0).lower() if nxt_m and gap_after.strip() == "" else None
         # A capitalized word is only ever a common word misspelt: rarer candidates are likelier names.
-        choice = best_repair(lw, prev, nxt, seen, None if word.islower() else CAPITALIZED_SUGGESTION_ZIPF)
+        choice = best_repair(lw, prev, nxt, seen, min_zipf, word[0].isupper() and word[1:].islower())
         if choice is None:
             continue
         edits.append(Edit(start, end, _match_case(word, choice.replacement), choice.kind))
@@ -503,7 +671,15 @@ def _language(article: Article) -> tuple[str | None, float | None]:
             return "en", round(share, 4)
         if 8 <= len(long_words) < ENGLISH_MIN_WORDS and share >= 0.95:
             return "en", round(share, 4)  # tables and short items: few words, all English
-    return detect(f"{article.title}\n{article.body}")
+    lang, conf = detect(f"{article.title}\n{article.body}")
+    if lang != "en" and len(long_words) >= 5:
+        # Results tables are mostly names, which lingua reads as the players' language: ask again on the
+        # lower-case words alone (names are no evidence), and keep English if both agree it is likelier.
+        lower = " ".join(w for w in words if w.islower())
+        lang2, conf2 = detect(lower)
+        if lang2 == "en" and conf2 is not None and conf2 >= 0.9:
+            return lang2, conf2
+    return lang, conf
 
 
 def normalize(article: Article, *, custom_words: frozenset[str] = frozenset()) -> Article:

@@ -60,3 +60,22 @@ def test_rebuilt_text_injection_and_scoring(tmp_path):
     score_doc(built, out, sc, {})
     assert sc.injected == len(built.injected) and sc.names_changed == 0
     assert sc.restored <= sc.injected and sc.right <= sc.changes == len(out.corrections)
+
+
+def test_annotated_source_typo_fix_counts_as_right():
+    from pipeline.evaluation.source_typos import NOT_TYPOS, SOURCE_TYPOS
+    from pipeline.evaluation.typos import Built
+    from schemas import Correction
+
+    assert SOURCE_TYPOS["intriuguing"] == "intriguing" and not set(SOURCE_TYPOS) & NOT_TYPOS
+    built = Built(title="", body="an intriuguing match and gunbattles", words=5)
+    fixed = "an intriguing match and gun battles"
+    art = Article(id="x", origin="t", received_at=datetime(2025, 1, 1, tzinfo=timezone.utc), raw_format="text",
+                  title="", body=fixed, corrections=[
+                      Correction(original="intriuguing", corrected="intriguing", start=3, end=13, kind="spelling",
+                                 field="body"),
+                      Correction(original="gunbattles", corrected="gun battles", start=24, end=35, kind="glued",
+                                 field="body")])
+    sc = Score(annotated_only=frozenset({"intriuguing"}))
+    score_doc(built, art, sc, dict(SOURCE_TYPOS))
+    assert (sc.changes, sc.right, sc.source_typos_fixed, sc.annotated_typos_fixed, sc.false_changes) == (2, 1, 1, 1, 1)
