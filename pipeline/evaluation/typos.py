@@ -306,6 +306,12 @@ class Score:
             "wrong_fixes": self.wrong_fixes,
             "source_typos_fixed": self.source_typos_fixed,
             "of_them_annotated": self.annotated_typos_fixed,
+            # the same two figures if the hand annotation (source_typos.py) did not exist: the source
+            # misspellings only it confirms counted as wrong, untouched-word changes
+            "precision_without_annotation": (round((self.right - self.annotated_typos_fixed) / self.changes, 4)
+                                             if self.changes else 1.0),
+            "false_per_10k_without_annotation": (round((self.false_changes + self.annotated_typos_fixed)
+                                                       / self.words * 10_000, 3) if self.words else None),
             "recall_by_kind": {k: round(self.restored_by_kind[k] / n, 4) for k, n in sorted(self.by_kind.items())},
             "tokens_per_s": round(self.tokens / self.seconds) if self.seconds else None,
         }
