@@ -21,7 +21,7 @@ from pipeline.errors import ConfigError
 #: - one record per produce batch: Tansu reports a partition's end as the start of its last batch + 1;
 #: - a short fetch wait: a fetch held by Tansu for Faust's hard-coded 1,500 ms delays every hop.
 EMBEDDED_TIMEOUTS = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0,
-                     "producer_max_batch_bytes": 1, "fetch_max_wait_ms": 20}
+                     "producer_max_batch_bytes": 1, "fetch_max_wait_ms": 100}
 
 
 def free_port() -> int:
