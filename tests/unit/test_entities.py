@@ -89,7 +89,7 @@ def test_headline_case_is_truecased_with_the_body():
     assert headline_form("Sentence case headline about Trump") == "Sentence case headline about Trump"
 
 
-def test_document_rules_propagate_and_vote():
+def test_document_rules_surname_and_gazetteer_class():
     nlp = spacy.blank("en")
     words = ["Brian", "Lara", "scored", ".", "Lara", "left", "Surrey", "for", "Surrey", "."]
     doc = spacy.tokens.Doc(nlp.vocab, words=words)
