@@ -57,6 +57,7 @@ NER_DATA ?= ../shared/eval
 train-ner: $(STAMP)
 	$(BIN)/python training/ner/prepare.py --data $(NER_DATA) --out training/ner/corpus
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice $(BIN)/python -m spacy train training/ner/config.cfg --output training/ner/output
-	rm -rf pipeline/models/ner-news && cp -r training/ner/output/model-best pipeline/models/ner-news
-	$(BIN)/python training/ner/gazetteer.py --corpus training/ner/corpus/train.spacy --out pipeline/models/ner-news/gazetteer.json
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice $(BIN)/python -m spacy train training/ner/config-stage2.cfg --output training/ner/output/stage2 --paths.base training/ner/output/model-best
+	rm -rf pipeline/models/ner-news && cp -r training/ner/output/stage2/model-last pipeline/models/ner-news
+	$(BIN)/python training/ner/gazetteer.py --corpus training/ner/corpus/trainval.spacy --out pipeline/models/ner-news/gazetteer.json
 	du -sh pipeline/models/ner-news

@@ -265,10 +265,14 @@ def build_entities(spans: Iterable[tuple[str, str, int, int, str]], title_len: i
         if code:
             codes[key] = code
     # A person named by one name ("Trump") joins the one full name of the article with it.
-    persons = [k for k in groups if k.startswith("PERSON:") and " " in display[k]]
+    by_part: dict[str, list[str]] = defaultdict(list)  # first or last word -> full names with it
+    for k in groups:
+        if k.startswith("PERSON:") and " " in display[k]:
+            parts = display[k].split()
+            for w in {parts[-1].lower(), parts[0].lower()}:
+                by_part[w].append(k)
     for key in [k for k in groups if k.startswith("PERSON:") and " " not in display[k]]:
-        single = display[key].lower()
-        matches = [p for p in persons if single in (display[p].split()[-1].lower(), display[p].split()[0].lower())]
+        matches = by_part.get(display[key].lower(), ())
         if len(matches) == 1:
             groups[matches[0]].extend(groups.pop(key))
     # An acronym joins the organization it abbreviates ("NATO" / "North Atlantic Treaty Organization").

@@ -89,7 +89,7 @@ def test_headline_case_is_truecased_with_the_body():
     assert headline_form("Sentence case headline about Trump") == "Sentence case headline about Trump"
 
 
-def test_document_rules_propagate_and_vote():
+def test_document_rules_surname_and_gazetteer_class():
     nlp = spacy.blank("en")
     words = ["Brian", "Lara", "scored", ".", "Lara", "left", "Surrey", "for", "Surrey", "."]
     doc = spacy.tokens.Doc(nlp.vocab, words=words)
@@ -98,6 +98,44 @@ def test_document_rules_propagate_and_vote():
     doc = Consistency({("Surrey",): "ORG"})(doc)
     got = [(e.text, e.label_) for e in doc.ents]
     assert got == [("Brian Lara", "PERSON"), ("Lara", "PERSON"), ("Surrey", "ORG"), ("Surrey", "ORG")]
+
+
+
+def _doc(words, ents):
+    nlp = spacy.blank("en")
+    doc = spacy.tokens.Doc(nlp.vocab, words=words)
+    doc.ents = [spacy.tokens.Span(doc, s, e, label) for s, e, label in ents]
+    return doc
+
+
+def test_surname_of_a_tagged_person_is_a_person():
+    words = ["Randall", "Cunningham", "retired", ".", "Cunningham", "said", "so", "."]
+    doc = Consistency({})(_doc(words, [(0, 2, "PERSON"), (4, 5, "GPE")]))
+    assert [(e.text, e.label_) for e in doc.ents] == [("Randall Cunningham", "PERSON"), ("Cunningham", "PERSON")]
+
+
+def test_label_vote_and_propagation_are_options():
+    words = ["Surrey", "beat", "Kent", ".", "Surrey", "won", "and", "Surrey", "lost", ".", "Kent", "."]
+    ents = [(0, 1, "ORG"), (2, 3, "ORG"), (4, 5, "ORG"), (7, 8, "GPE")]
+    off = Consistency({})(_doc(words, ents))
+    assert [(e.text, e.label_) for e in off.ents] == [("Surrey", "ORG"), ("Kent", "ORG"), ("Surrey", "ORG"),
+                                                     ("Surrey", "GPE")]
+    on = Consistency({}, vote=True, propagate=True)(_doc(words, ents))
+    assert [(e.text, e.label_) for e in on.ents] == [("Surrey", "ORG"), ("Kent", "ORG"), ("Surrey", "ORG"),
+                                                    ("Surrey", "ORG"), ("Kent", "ORG")]
+
+
+def test_dateline_place():
+    words = ["WIN", ".", "MINSK", "1996-08-30", "A", "senior", "official", "."]
+    doc = Consistency({})(_doc(words, []))
+    assert [(e.text, e.label_) for e in doc.ents] == [("MINSK", "GPE")]
+    words = ["COACH", ".", "NICE", ",", "France", "1996-08-30", "Former", "coach"]
+    doc = Consistency({})(_doc(words, [(2, 3, "PERSON"), (4, 5, "GPE")]))
+    assert [(e.text, e.label_) for e in doc.ents] == [("NICE", "GPE"), ("France", "GPE")]
+    # split by the tokenizer, the date still anchors the dateline; a byline name is not part of it
+    nlp = spacy.blank("en")
+    doc = Consistency({})(nlp("RESULTS. Larry Fine NEW YORK 1996-08-30 Andre Agassi won."))
+    assert [(e.text, e.label_) for e in doc.ents] == [("NEW YORK", "GPE")]
 
 
 # -- with the shipped model -------------------------------------------------------------------------

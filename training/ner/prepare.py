@@ -9,6 +9,9 @@ OntoNotes labels, so each gold span gets a fine label, and untagged numeric expr
 * silver: en_core_web_sm's DATE, TIME, MONEY, PERCENT, QUANTITY, CARDINAL, ORDINAL spans that overlap
   no gold span. Its PERSON/ORG/... spans that CoNLL leaves untagged are dropped (CoNLL says "O").
 
+Writes train.spacy (CoNLL train), dev.spacy (CoNLL valid) and trainval.spacy (both, for the second
+training stage, see config-stage2.cfg).
+
 Usage: python training/ner/prepare.py --data ../shared/eval --out training/ner/corpus
 """
 
@@ -68,12 +71,16 @@ def main() -> None:
         sys.exit(f"error: {data}/conll2003-train.txt not found (CoNLL-2003 files are needed to train)")
     out.mkdir(parents=True, exist_ok=True)
     nlp = spacy.load(args.model, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
+    both = DocBin(store_user_data=False)
     for split, name in (("train", "train"), ("valid", "dev")):
         db, stats = convert(data / f"conll2003-{split}.txt", nlp)
         db.to_disk(out / f"{name}.spacy")
+        both.merge(db)
         print(f"{split}: {len(db)} docs -> {out / (name + '.spacy')}")
         for k in sorted(stats):
             print(f"  {k}: {stats[k]}")
+    both.to_disk(out / "trainval.spacy")
+    print(f"train+valid: {len(both)} docs -> {out / 'trainval.spacy'}")
 
 
 if __name__ == "__main__":
