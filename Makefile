@@ -30,6 +30,7 @@ integration: $(STAMP)
 # Fault tests (issue 8): kill -9, rebalances, a 30 s broker outage, a 10,000-input fuzz. Minutes, not seconds;
 # `make test` leaves them out (tests/chaos/conftest.py). Figures are appended to .newsflow/chaos-results.txt.
 chaos: $(STAMP)
+	mkdir -p .newsflow
 	$(BIN)/python -m pytest -q -s -m chaos --basetemp .newsflow/chaos-tmp $(PYTEST_ARGS)
 
 # Soak benchmark (not in CI): 30 minutes at 80% of the measured max rate, RSS and lag every minute.
