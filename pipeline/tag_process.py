@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 from pipeline.errors import StageError
@@ -22,10 +25,27 @@ from schemas import Article
 _pipe = None
 
 
-def _init(settings: Settings) -> None:
+def exit_with_parent(parent: int, every_s: float = 1.0) -> threading.Thread:
+    """Leave when the worker is gone. A worker killed with SIGKILL cannot stop its pool, and its NER
+    processes would otherwise live on, orphaned, each holding a model in memory."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    t = threading.Thread(target=watch, name="newsflow-parent-watch", daemon=True)
+    t.start()
+    return t
+
+
+def _init(settings: Settings, parent: int | None = None) -> None:
     global _pipe
     from pipeline.chain import Pipeline
 
+    if parent is not None:
+        exit_with_parent(parent)
     _pipe = Pipeline(settings)
     _pipe.tag_batch([Article(id="warmup", origin="warmup", received_at="2025-01-01T00:00:00Z",
                              raw_format="text", title="Warm up", body="The Minister visited Paris on Monday.")])
@@ -45,7 +65,7 @@ def make_executor(settings: Settings) -> ProcessPoolExecutor:
     """``tag_processes`` child processes (spawned: no copy of the worker's threads or sockets) holding the model."""
     ctx = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(max_workers=settings.tag_processes, mp_context=ctx, initializer=_init,
-                               initargs=(settings,))
+                               initargs=(settings, os.getpid()))
 
 
 def split(items: list, parts: int) -> list[list]:
