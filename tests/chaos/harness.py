@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from pipeline.kafka import make_producer, publish_raw
+from pipeline.procinfo import status_mb
 from pipeline.settings import Settings
 from schemas import RawArticle
 
@@ -67,10 +68,10 @@ async def produce_bare(settings: Settings, values: list[bytes]) -> list[str]:
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    rss = status_mb(pid)
+    if rss is None:
+        raise RuntimeError(f"no VmRSS for pid {pid}")
+    return rss
 
 
 def report(name: str, **figures) -> None:
