@@ -57,6 +57,18 @@ def _consumer(settings: Settings, topic: str, group_id: str, from_beginning: boo
     )
 
 
+def _decode_or_skip(m, model: type[M], on_invalid: Callable[[Any, Exception], None] | None) -> M | None:
+    """The record as ``model``, or None (logged, and passed to ``on_invalid``) when it is not one."""
+    try:
+        return decode(m.value or b"", model)
+    except (ValueError, ValidationError) as exc:
+        log.warning("skipping %s/%s@%s: not a valid %s: %s", m.topic, m.partition, m.offset,
+                    model.__name__, str(exc).splitlines()[0])
+        if on_invalid:
+            on_invalid(m, exc)
+        return None
+
+
 async def consume_batches(
     broker: str | Settings | None = None,
     group_id: str = "newsflow-consumer",
@@ -90,13 +102,9 @@ async def consume_batches(
             batch: list[M] = []
             for tp, msgs in fetched.items():
                 for m in msgs:
-                    try:
-                        batch.append(decode(m.value or b"", model))
-                    except (ValueError, ValidationError) as exc:
-                        log.warning("skipping %s/%s@%s: not a valid %s: %s", m.topic, m.partition, m.offset,
-                                    model.__name__, str(exc).splitlines()[0])
-                        if on_invalid:
-                            on_invalid(m, exc)
+                    record = _decode_or_skip(m, model, on_invalid)
+                    if record is not None:
+                        batch.append(record)
                 if msgs:
                     pending[tp] = OffsetAndMetadata(msgs[-1].offset + 1, "")
             if batch:
@@ -141,14 +149,8 @@ async def consume(
             idle = 0.0
             for tp, msgs in fetched.items():
                 for m in msgs:
-                    try:
-                        record = decode(m.value or b"", model)
-                    except (ValueError, ValidationError) as exc:
-                        log.warning("skipping %s/%s@%s: not a valid %s: %s", m.topic, m.partition, m.offset,
-                                    model.__name__, str(exc).splitlines()[0])
-                        if on_invalid:
-                            on_invalid(m, exc)
-                    else:
+                    record = _decode_or_skip(m, model, on_invalid)
+                    if record is not None:
                         yield record
                     done[tp] = OffsetAndMetadata(m.offset + 1, "")
             if done:
