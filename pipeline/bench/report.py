@@ -111,6 +111,15 @@ def print_table(result: dict, console: Console) -> None:
                   f"Python {env.get('python')}, commit {env.get('git_commit')}, {env.get('wall_s')} s[/]")
 
 
+def _bar_panel(ax, bars: list[tuple[str, float, str]], ylabel: str, title: str, fmt: str) -> None:
+    """One bar chart of (label, value, colour), each bar labelled with its value."""
+    ax.bar([b[0] for b in bars], [b[1] for b in bars], color=[b[2] for b in bars])
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    for i, b in enumerate(bars):
+        ax.annotate(fmt.format(b[1]), (i, b[1]), ha="center", va="bottom", fontsize=8)
+
+
 def write_chart(result: dict, path: Path) -> Path | None:
     """Throughput bars (articles/s; msgs/s for the transport pair) and the latency percentiles."""
     try:
@@ -137,19 +146,9 @@ def write_chart(result: dict, path: Path) -> Path | None:
     ncols = 1 + bool(tbars) + bool(lat.get("count"))
     fig, axes = plt.subplots(1, ncols, figsize=(4.2 * ncols + 1, 4.2), squeeze=False)
     axes = list(axes[0])
-    ax = axes.pop(0)
-    ax.bar([b[0] for b in bars], [b[1] for b in bars], color=[b[2] for b in bars])
-    ax.set_ylabel("articles / s")
-    ax.set_title("Throughput (same articles)")
-    for i, b in enumerate(bars):
-        ax.annotate(f"{b[1]:.1f}", (i, b[1]), ha="center", va="bottom", fontsize=8)
+    _bar_panel(axes.pop(0), bars, "articles / s", "Throughput (same articles)", "{:.1f}")
     if tbars:
-        ax = axes.pop(0)
-        ax.bar([b[0] for b in tbars], [b[1] for b in tbars], color=[b[2] for b in tbars])
-        ax.set_ylabel("messages / s (5 hops)")
-        ax.set_title("Transport")
-        for i, b in enumerate(tbars):
-            ax.annotate(f"{b[1]:.0f}", (i, b[1]), ha="center", va="bottom", fontsize=8)
+        _bar_panel(axes.pop(0), tbars, "messages / s (5 hops)", "Transport", "{:.0f}")
     if lat.get("count"):
         ax = axes.pop(0)
         qs = ["p50", "p95", "p99"]
