@@ -27,8 +27,9 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest -q -m integration $(PYTEST_ARGS)
 
-# Fault tests (issue 8): kill -9, rebalances, a 30 s broker outage, a 10,000-input fuzz. Minutes, not seconds;
-# `make test` leaves them out (tests/chaos/conftest.py). Figures are appended to .newsflow/chaos-results.txt.
+# Fault tests (issue 8): kill -9, rebalances, a 30 s broker outage, a 10,000-input fuzz. About 7 minutes;
+# `make test` leaves them out (tests/chaos/conftest.py), CI runs both (.ci/run). Figures are appended to
+# .newsflow/chaos-results.txt.
 chaos: $(STAMP)
 	mkdir -p .newsflow
 	$(BIN)/python -m pytest -q -s -m chaos --basetemp .newsflow/chaos-tmp $(PYTEST_ARGS)

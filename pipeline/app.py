@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import faust
 from pydantic import ValidationError
 
-from pipeline import topics
+from pipeline import faust_patches, topics
 from pipeline.chain import Pipeline, dead_letter
 from pipeline.errors import StageError
 from pipeline.faults import FaultInjector
@@ -79,26 +79,9 @@ def create_app(settings: Settings) -> faust.App:
         from pipeline.http import register_http
 
         register_http(app, settings)
-    set_fetch_max_wait(settings.fetch_max_wait_ms)
+    faust_patches.set_fetch_max_wait(settings.fetch_max_wait_ms)
+    faust_patches.guard_acks_across_rebalances()
     return app
-
-
-# issue 9 (benchmark): Faust 0.15.3 creates its consumer with fetch_max_wait_ms=1500 and no setting for it
-def set_fetch_max_wait(ms: int) -> None:
-    """Make the worker's consumer ask the broker to hold a fetch at most ``ms`` milliseconds."""
-    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
-
-    original = getattr(AIOKafkaConsumerThread, "_newsflow_original_create", None)
-    if original is None:
-        original = AIOKafkaConsumerThread._create_worker_consumer
-        AIOKafkaConsumerThread._newsflow_original_create = original  # type: ignore[attr-defined]
-
-    def create(self, transport):
-        consumer = original(self, transport)
-        consumer._fetch_max_wait_ms = ms  # aiokafka 0.14 reads it when the consumer starts
-        return consumer
-
-    AIOKafkaConsumerThread._create_worker_consumer = create  # type: ignore[method-assign]
 
 
 def register_agents(app: faust.App, settings: Settings) -> None:

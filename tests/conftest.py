@@ -40,13 +40,14 @@ class WorkerProcess:
     """A real ``newsflow worker`` process; kill it, restart it, read its log."""
 
     def __init__(self, broker: str, workdir: Path, app_id: str, partitions: int = 2, extra_env: dict | None = None,
-                 stages: str | None = None):
+                 stages: str | None = None, name: str | None = None):
         self.broker, self.workdir, self.app_id = broker, workdir, app_id
+        self.name = name or app_id  # one log file per process, even when two share an app id
         self.partitions = partitions
         self.extra_env = extra_env or {}
         self.stages = stages
         self.proc: subprocess.Popen | None = None
-        self.log_path = workdir / f"worker-{app_id}.log"
+        self.log_path = workdir / f"worker-{self.name}.log"
 
     def env(self) -> dict:
         env = dict(os.environ)
@@ -54,7 +55,7 @@ class WorkerProcess:
             "NEWSFLOW_BROKER": self.broker,
             "NEWSFLOW_APP_ID": self.app_id,
             "NEWSFLOW_PARTITIONS": str(self.partitions),
-            "NEWSFLOW_DATA_DIR": str(self.workdir / "data"),
+            "NEWSFLOW_DATA_DIR": str(self.workdir / f"data-{self.name}"),
             "NEWSFLOW_LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         })
@@ -94,6 +95,8 @@ def make_worker(broker, tmp_path):
     made: list[WorkerProcess] = []
 
     def make(app_id: str, **kw) -> WorkerProcess:
+        same = sum(w.app_id == app_id for w in made)
+        kw.setdefault("name", app_id if same == 0 else f"{app_id}-{same + 1}")
         w = WorkerProcess(broker.address, tmp_path, app_id, **kw)
         made.append(w)
         return w

@@ -24,7 +24,9 @@ pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
 N_KILL = int(os.environ.get("NEWSFLOW_CHAOS_ARTICLES", "5000"))
 N_REBALANCE = int(os.environ.get("NEWSFLOW_CHAOS_REBALANCE_ARTICLES", "1500"))
-TIMEOUT = float(os.environ.get("NEWSFLOW_CHAOS_TIMEOUT_S", "900"))
+TIMEOUT = float(os.environ.get("NEWSFLOW_CHAOS_TIMEOUT_S", "600"))
+ASSIGNED = "Setting newly assigned partitions"  # aiokafka, once a member holds its assignment
+ASSIGNED_FAUST = "Executing _on_partitions_assigned"  # Faust, as it starts taking the new assignment over
 WORKER_ENV = {"NEWSFLOW_TOPIC_CHECK_INTERVAL_S": "2", "NEWSFLOW_LOG_LEVEL": "INFO"}
 
 
@@ -91,8 +93,31 @@ async def add_worker(workers, make_worker):
     workers.append(make_worker("newsflow", partitions=4, extra_env=WORKER_ENV).start())
 
 
+async def wait_for_log(worker, text: str, times: int = 1, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.log().count(text) >= times:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
 async def remove_worker(workers, make_worker):
+    # a leave after a completed join: wait (bounded) until the second worker holds partitions
+    await wait_for_log(workers[-1], ASSIGNED)
     workers[-1].stop()  # SIGTERM: a clean leave, the group rebalances
+
+
+async def join_then_leave_during_the_rebalance(workers, make_worker):
+    """Two rebalances about three seconds apart: a second worker joins, and leaves 2 s after the first
+    worker was handed its new partitions, while that one still finishes the batch it held before. In
+    this window Faust committed past records it had dropped from its queues (pipeline/faust_patches.py)."""
+    first = workers[0]
+    seen = first.log().count(ASSIGNED_FAUST)
+    await add_worker(workers, make_worker)
+    await wait_for_log(first, ASSIGNED_FAUST, times=seen + 1)
+    await asyncio.sleep(2.0)
+    workers[-1].stop()
 
 
 async def test_kill9_three_times_nothing_lost_no_duplicate_rows(broker, make_worker, pg_table):
@@ -113,4 +138,14 @@ async def test_second_worker_joins_and_leaves_nothing_lost(broker, make_worker, 
     assert acc.ok, acc.summary() + "\n" + workers[0].log()[-3000:]
     assert acc.sink_rows + acc.duplicates + acc.dead_letters == acc.inputs
     assert alive[0] and len(workers) == 2
-    assert workers[1].log().count("Setting newly assigned partitions") >= 1, "the second worker never got partitions"
+    assert ASSIGNED in workers[1].log(), "the second worker never got partitions"
+
+
+async def test_second_worker_leaves_while_the_first_is_rebalancing_nothing_lost(broker, make_worker, pg_table):
+    acc, workers, alive, pending = await run_stream_with(
+        broker, make_worker, pg_table, "leave-mid-rebalance", n_good=N_REBALANCE, rate=100,
+        events={0.30: join_then_leave_during_the_rebalance})
+    assert not pending, f"the stream stalled before the rebalances: {acc.summary()}"
+    assert acc.ok, acc.summary() + "\n" + workers[0].log()[-3000:]
+    assert acc.sink_rows + acc.duplicates + acc.dead_letters == acc.inputs
+    assert alive[0] and len(workers) == 2
