@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.kafka import ensure_topics
 from schemas import RawArticle
-from tests.chaos.ground_truth import TerminalReader, account, sink_rows
+from tests.chaos.ground_truth import TerminalReader, account, sink_rows, wait_for
 from tests.chaos.harness import articles, publish_paced, report
 from tests.conftest import settings_for
 
@@ -94,12 +94,7 @@ async def add_worker(workers, make_worker):
 
 
 async def wait_for_log(worker, text: str, times: int = 1, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if worker.log().count(text) >= times:
-            return True
-        await asyncio.sleep(0.05)
-    return False
+    return await wait_for(lambda: worker.log().count(text) >= times, timeout, every=0.05)
 
 
 async def remove_worker(workers, make_worker):
