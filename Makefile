@@ -28,8 +28,8 @@ integration: $(STAMP)
 	$(BIN)/python -m pytest -q -m integration $(PYTEST_ARGS)
 
 # Fault tests (issue 8): kill -9, rebalances, a 30 s broker outage, a 10,000-input fuzz. About 7 minutes;
-# `make test` leaves them out (tests/chaos/conftest.py), and so does CI for now (.ci/run says why). Figures
-# are appended to .newsflow/chaos-results.txt.
+# `make test` leaves them out (tests/chaos/conftest.py) and CI runs them after it (.ci/run). Figures are
+# appended to .newsflow/chaos-results.txt.
 chaos: $(STAMP)
 	mkdir -p .newsflow
 	$(BIN)/python -m pytest -q -s -m chaos --basetemp .newsflow/chaos-tmp $(PYTEST_ARGS)

@@ -81,6 +81,7 @@ def create_app(settings: Settings) -> faust.App:
         register_http(app, settings)
     faust_patches.set_fetch_max_wait(settings.fetch_max_wait_ms)
     faust_patches.guard_acks_across_rebalances()
+    faust_patches.hold_flow_while_recovery_seeks()
     return app
 
 

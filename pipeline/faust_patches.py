@@ -1,6 +1,6 @@
-"""Two corrections to faust-streaming 0.15.3, installed by ``create_app``; each says what it fixes.
+"""Three corrections to faust-streaming 0.15.3, installed by ``create_app``; each says what it fixes.
 
-Both replace a method on a Faust class and keep the original, so installing twice changes nothing.
+Each replaces a method on a Faust class and keeps the original, so installing twice changes nothing.
 
 1. ``set_fetch_max_wait`` (issue 9, benchmark): Faust creates its aiokafka consumer with
    ``fetch_max_wait_ms=1500`` and has no setting for it; on a quiet partition every hop then waits up to
@@ -26,7 +26,32 @@ Both replace a method on a Faust class and keep the original, so installing twic
    deterministic ids make the second copy an upsert downstream). Once the committed offset is known
    again, Faust's own check (no commit across a hole in the acknowledged offsets) does the rest.
 
+   It sits on ``Consumer.ack``, the path of the batching agents (``stream.take``: tag, enrich), whose
+   acknowledgements arrive late. The one-at-a-time agents (``stream.events``) are acknowledged inline by
+   Faust's compiled stream iterator, which does not call ``Consumer.ack``; their one record in flight is
+   older than anything in their queue, so committing it never skips one.
+
    The price is more redelivery: work finished on records fetched before a rebalance is done again.
+
+3. ``hold_flow_while_recovery_seeks`` (issue 8, reliability): after restoring a table from its changelog,
+   Faust lost records that its own seek was meant to fetch again, and the commit of the partition then
+   stayed behind them for good (the kill -9 fault test hung about one run in four).
+
+   What happened (found with a per-partition trace of fetched, delivered, tracked and acknowledged
+   offsets, 2026-11-26): changelog recovery runs with the fetch flow on. When it ends,
+   ``Recovery.on_recovery_completed`` resumes the stream partitions and only then seeks them to their
+   committed offsets, an await of about a second. The fetch loop keeps going meanwhile: records from the
+   committed offset onwards go into the agents' queues, and the batch still being delivered after the
+   seek moves Faust's "last offset read" back past the committed offset. Then ``flow_control.resume()``
+   empties the queues, and the records fetched again after the seek are dropped as already read
+   ("DROPPED MESSAGE ROFF"). In the run traced, 280 records of each ``news.normalized`` partition were
+   delivered to the tag agent's queue and never reached it; with a hole in its acknowledged offsets the
+   partition's commit never moved again, and 206 of 5,200 inputs never came out.
+
+   The fix: stop the flow before ``on_recovery_completed`` and wait until the fetch loop has finished
+   delivering its last batch. Nothing is then fetched for the stream partitions until Faust has sought
+   them and resumed the flow itself, which is the order Faust already follows when there is no table to
+   recover (``Recovery._resume_streams``).
 """
 
 from __future__ import annotations
@@ -75,3 +100,61 @@ def guard_acks_across_rebalances() -> None:
 
     Consumer.ack = ack  # type: ignore[method-assign]
     Consumer._newsflow_ack_guard = True  # type: ignore[attr-defined]
+
+
+def _track_delivery() -> None:
+    """Mark a consumer as delivering (``_newsflow_delivering``) from the moment its fetch loop hands out the
+    first record of a batch until it has finished with that batch."""
+    from faust.transport.consumer import Consumer
+
+    if getattr(Consumer, "_newsflow_original_getmany", None) is not None:
+        return
+    original = Consumer.getmany
+    Consumer._newsflow_original_getmany = original  # type: ignore[attr-defined]
+
+    async def getmany(self, timeout: float):
+        try:
+            async for item in original(self, timeout):
+                self._newsflow_delivering = True
+                yield item
+        finally:
+            self._newsflow_delivering = False
+
+    Consumer.getmany = getmany  # type: ignore[method-assign]
+
+
+async def stop_flow_and_wait(consumer, timeout_s: float = 10.0) -> bool:
+    """Stop the consumer's fetch flow and wait until no fetched batch is still being delivered.
+
+    Returns False if a batch was still being delivered after ``timeout_s`` (the caller goes on: that is
+    Faust's own behaviour, and the wait only narrows its race)."""
+    import asyncio
+    import time
+
+    consumer.stop_flow()  # the fetch loop stops at its next record; a delivery that is blocked is cancelled
+    deadline = time.monotonic() + timeout_s
+    while getattr(consumer, "_newsflow_delivering", False):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.005)
+    return True
+
+
+def hold_flow_while_recovery_seeks() -> None:
+    import logging
+
+    from faust.tables.recovery import Recovery
+
+    _track_delivery()
+    if getattr(Recovery, "_newsflow_original_on_recovery_completed", None) is not None:
+        return
+    Recovery._newsflow_original_on_recovery_completed = Recovery.on_recovery_completed  # type: ignore[attr-defined]
+
+    async def on_recovery_completed(self, generation_id: int = 0) -> None:
+        consumer = self.app.consumer
+        if consumer.flow_active and not await stop_flow_and_wait(consumer):
+            logging.getLogger("newsflow.worker").warning(
+                "the fetch loop was still delivering 10 s after the flow stopped; seeking anyway")
+        await Recovery._newsflow_original_on_recovery_completed(self, generation_id)
+
+    Recovery.on_recovery_completed = on_recovery_completed  # type: ignore[method-assign]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 
-from pipeline import topics
+from pipeline import faust_patches, topics
 from pipeline.kafka import ensure_topics
 from pipeline.settings import Settings
 
@@ -86,13 +86,21 @@ class BrokerWatch:
         tps = sorted(tp for tp in consumer.assignment() if tp.topic in topics.ALL_TOPICS)
         if not tps:
             return
-        for tp in tps:
-            # what Faust remembers of the lost log would filter or mis-commit the new one
-            for attr in ("_acked", "_acked_index", "_gap"):
-                getattr(consumer, attr, {}).pop(tp, None)
-            consumer._committed_offset[tp] = None
-            await consumer.seek(tp, 0)
-        await consumer._thread.commit({tp: 0 for tp in tps})
+        # Stop fetching first: a batch still being delivered after the seek would move Faust's "last offset
+        # read" past the rewound position, and the records read again would be dropped as already read
+        # (the race pipeline/faust_patches.py describes for table recovery).
+        await faust_patches.stop_flow_and_wait(consumer)
+        try:
+            for tp in tps:
+                # what Faust remembers of the lost log would filter or mis-commit the new one
+                for attr in ("_acked", "_acked_index", "_gap"):
+                    getattr(consumer, attr, {}).pop(tp, None)
+                consumer._committed_offset[tp] = None
+                await consumer.seek(tp, 0)
+            await consumer._thread.commit({tp: 0 for tp in tps})
+        finally:
+            if not getattr(app, "rebalancing", False):  # a rebalance stops and resumes the flow itself
+                consumer.resume_flow()
         self.pending_reset = False
         self.member_before = member
         log.warning("rewound %d partition(s) to offset 0 after the broker's data loss: %s", len(tps),

@@ -1,4 +1,4 @@
-"""The acknowledgement guard of pipeline/faust_patches.py on a real Faust consumer (nothing is started:
+"""The acknowledgement guard and the recovery hold of pipeline/faust_patches.py on a real Faust consumer (nothing is started:
 acknowledging and choosing the offset to commit are bookkeeping, no broker is involved)."""
 
 from __future__ import annotations
@@ -63,3 +63,91 @@ def test_installing_twice_wraps_once():
     ack = Consumer.ack
     faust_patches.guard_acks_across_rebalances()
     assert Consumer.ack is ack
+
+
+# hold_flow_while_recovery_seeks: the fetch loop must be idle before Faust seeks the stream partitions
+
+def record(offset: int):
+    from aiokafka.structs import ConsumerRecord
+
+    return ConsumerRecord(TOPIC, 0, offset, 0, 0, b"k", b"v", None, 1, 1, [])
+
+
+@pytest.fixture
+def fetching_consumer(consumer, monkeypatch):
+    """The consumer, with one fetch that returns records 10-14 of news.normalized/0 (what aiokafka would)."""
+    faust_patches.hold_flow_while_recovery_seeks()
+
+    async def one_fetch(timeout):
+        return {PART: [record(o) for o in range(10, 15)]}, {PART}
+
+    monkeypatch.setattr(consumer, "_wait_next_records", one_fetch)
+    monkeypatch.setattr(consumer, "highwater", lambda tp: 15)  # asks the (not started) aiokafka consumer
+    consumer.resume_flow()
+    return consumer
+
+
+async def test_a_consumer_is_delivering_from_the_first_record_of_a_batch_to_its_end(fetching_consumer):
+    c = fetching_consumer
+    seen = []
+    assert not getattr(c, "_newsflow_delivering", False)
+    async for tp, message in c.getmany(timeout=0):
+        seen.append((message.offset, c._newsflow_delivering))
+    assert seen == [(o, True) for o in range(10, 15)]
+    assert c._newsflow_delivering is False
+
+
+async def test_stopping_the_flow_ends_the_batch_being_delivered(fetching_consumer):
+    import asyncio
+
+    c = fetching_consumer
+    delivered = []
+
+    async def drain():  # what Faust's fetch loop does with each record: hand it to an agent's queue
+        async for tp, message in c.getmany(timeout=0):
+            delivered.append(message.offset)
+            await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(drain())
+    while not delivered:
+        await asyncio.sleep(0.001)
+    assert await faust_patches.stop_flow_and_wait(c, timeout_s=5)
+    assert not c.flow_active and c._newsflow_delivering is False
+    assert delivered == [10]  # nothing more is handed out once the flow is stopped
+    await task
+
+
+async def test_recovery_seeks_only_once_the_fetch_loop_is_idle(fetching_consumer, monkeypatch):
+    import asyncio
+    from types import SimpleNamespace
+
+    from faust.tables.recovery import Recovery
+
+    c = fetching_consumer
+    at_seek = {}
+
+    async def faust_on_recovery_completed(self, generation_id=0):  # resumes partitions, seeks, resumes the flow
+        at_seek.update(flow_active=c.flow_active, delivering=c._newsflow_delivering, generation=generation_id)
+
+    monkeypatch.setattr(Recovery, "_newsflow_original_on_recovery_completed", faust_on_recovery_completed)
+
+    async def drain():
+        async for tp, message in c.getmany(timeout=0):
+            await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(drain())
+    while not getattr(c, "_newsflow_delivering", False):
+        await asyncio.sleep(0.001)
+    await Recovery.on_recovery_completed(SimpleNamespace(app=c.app), 3)
+    assert at_seek == {"flow_active": False, "delivering": False, "generation": 3}
+    await task
+
+
+def test_installing_the_recovery_hold_twice_wraps_once():
+    from faust.tables.recovery import Recovery
+    from faust.transport.consumer import Consumer
+
+    faust_patches.hold_flow_while_recovery_seeks()
+    held, getmany = Recovery.on_recovery_completed, Consumer.getmany
+    faust_patches.hold_flow_while_recovery_seeks()
+    assert (Recovery.on_recovery_completed, Consumer.getmany) == (held, getmany)
