@@ -27,7 +27,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest -q -m integration $(PYTEST_ARGS)
 
-# Fault tests (issue 8): kill -9, rebalances, a 30 s broker outage, a 10,000-input fuzz. About 7 minutes;
+# Fault tests (issue 8): kill -9, rebalances, a 30 s broker outage, a 10,000-input fuzz. 5 to 6 minutes;
 # `make test` leaves them out (tests/chaos/conftest.py) and CI runs them after it (.ci/run). Figures are
 # appended to .newsflow/chaos-results.txt.
 chaos: $(STAMP)

@@ -126,23 +126,24 @@ def _track_delivery() -> None:
 async def stop_flow_and_wait(consumer, timeout_s: float = 10.0) -> bool:
     """Stop the consumer's fetch flow and wait until no fetched batch is still being delivered.
 
-    Returns False if a batch was still being delivered after ``timeout_s`` (the caller goes on: that is
-    Faust's own behaviour, and the wait only narrows its race)."""
+    Returns False, with a warning, if a batch was still being delivered after ``timeout_s``: the caller
+    seeks anyway, which is Faust's own behaviour (the wait only narrows its race)."""
     import asyncio
+    import logging
     import time
 
     consumer.stop_flow()  # the fetch loop stops at its next record; a delivery that is blocked is cancelled
     deadline = time.monotonic() + timeout_s
     while getattr(consumer, "_newsflow_delivering", False):
         if time.monotonic() > deadline:
+            logging.getLogger("newsflow.worker").warning(
+                "the fetch loop was still delivering %.0f s after the flow stopped; seeking anyway", timeout_s)
             return False
         await asyncio.sleep(0.005)
     return True
 
 
 def hold_flow_while_recovery_seeks() -> None:
-    import logging
-
     from faust.tables.recovery import Recovery
 
     _track_delivery()
@@ -152,9 +153,8 @@ def hold_flow_while_recovery_seeks() -> None:
 
     async def on_recovery_completed(self, generation_id: int = 0) -> None:
         consumer = self.app.consumer
-        if consumer.flow_active and not await stop_flow_and_wait(consumer):
-            logging.getLogger("newsflow.worker").warning(
-                "the fetch loop was still delivering 10 s after the flow stopped; seeking anyway")
+        if consumer.flow_active:
+            await stop_flow_and_wait(consumer)
         await Recovery._newsflow_original_on_recovery_completed(self, generation_id)
 
     Recovery.on_recovery_completed = on_recovery_completed  # type: ignore[method-assign]
