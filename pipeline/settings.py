@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     )
     fault_inject: str = Field(
         default="", description="Tests only: 'stage:marker,...' makes that stage's agent raise on articles "
-        "containing the marker (pipeline/faults.py).",
+        "containing the marker (pipeline/worker/faults.py).",
     )
 
     @field_validator("stages", "custom_words", mode="before")
@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     def _known_enrichers(cls, v: list[str] | None) -> list[str] | None:
         if v is None:
             return v
-        from pipeline.enrichers import REGISTRY
+        from pipeline.stages.enrich import REGISTRY
 
         unknown = [s for s in v if s not in REGISTRY]
         if unknown:

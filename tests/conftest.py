@@ -13,7 +13,7 @@ from typing import Iterable
 import pytest
 
 from pipeline import topics
-from pipeline.broker import EMBEDDED_TIMEOUTS, EmbeddedBroker
+from pipeline.brokers.embedded import EMBEDDED_TIMEOUTS, EmbeddedBroker
 from pipeline.settings import Settings
 
 DATA = Path(__file__).parent / "data"

@@ -20,7 +20,7 @@ from functools import lru_cache
 import ftfy
 from wordfreq import zipf_frequency
 
-from pipeline.language import detect
+from pipeline.knowledge.language import detect
 from schemas import Article, Correction
 
 STAGE = "normalize"

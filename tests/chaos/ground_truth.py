@@ -4,7 +4,7 @@
 consumer group, nothing committed), so it sees every record the workers wrote, redeliveries included.
 ``sink_rows`` turns the enriched records into rows of a real PostgreSQL table, upserted by article id:
 the exactly-once *effect* of an at-least-once stream. It is the one place to swap in the real sink of
-issue 7 (``pipeline/sinks/postgres.py``) once it is merged: replace the body of ``sink_rows`` with a
+issue 7 (``pipeline/connectors/sinks/postgres.py``) once it is merged: replace the body of ``sink_rows`` with a
 call to that class; ``account`` only needs ``(id, origin)`` rows back.
 """
 
@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from pipeline import topics
-from pipeline.kafka import max_message_bytes
+from pipeline.kafka.clients import max_message_bytes
 from pipeline.settings import Settings
 
 DSN = os.environ.get("NEWSFLOW_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")

@@ -7,8 +7,8 @@ import random
 import time
 from pathlib import Path
 
-from pipeline.kafka import make_producer, publish_raw
-from pipeline.procinfo import status_mb
+from pipeline.kafka.clients import make_producer, publish_raw
+from pipeline.measure.procinfo import status_mb
 from pipeline.settings import Settings
 from schemas import RawArticle
 

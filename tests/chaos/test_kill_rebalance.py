@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from pipeline.kafka import ensure_topics
+from pipeline.kafka.clients import ensure_topics
 from schemas import RawArticle
 from tests.chaos.ground_truth import TerminalReader, account, sink_rows, wait_for
 from tests.chaos.harness import articles, publish_paced, report
@@ -106,7 +106,7 @@ async def remove_worker(workers, make_worker):
 async def join_then_leave_during_the_rebalance(workers, make_worker):
     """Two rebalances about three seconds apart: a second worker joins, and leaves 2 s after the first
     worker was handed its new partitions, while that one still finishes the batch it held before. In
-    this window Faust committed past records it had dropped from its queues (pipeline/faust_patches.py)."""
+    this window Faust committed past records it had dropped from its queues (pipeline/faust_fixes/__init__.py)."""
     first = workers[0]
     seen = first.log().count(ASSIGNED_FAUST)
     await add_worker(workers, make_worker)

@@ -3,7 +3,7 @@
 import pytest
 
 from pipeline import topics
-from pipeline.kafka import ensure_topics, make_producer
+from pipeline.kafka.clients import ensure_topics, make_producer
 from tests.conftest import collect, settings_for
 
 pytestmark = pytest.mark.integration

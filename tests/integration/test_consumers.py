@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from pipeline import topics
 from pipeline.cli import app as cli_app
-from pipeline.consume import consume
-from pipeline.kafka import ensure_topics, make_producer
-from pipeline.wire import encode
+from pipeline.kafka.consume import consume
+from pipeline.kafka.clients import ensure_topics, make_producer
+from pipeline.kafka.wire import encode
 from schemas import Category, EnrichedArticle, Entity
 from tests.conftest import FAST_GROUP, settings_for
 
@@ -64,7 +64,7 @@ async def publish(settings, records: list[bytes], partition: int | None = None) 
 
 
 def test_postgres_sink_upserts_by_id_newer_or_equal_version_wins_and_is_queryable(pg_table):
-    from pipeline.sinks.postgres import PostgresSink
+    from pipeline.connectors.sinks.postgres import PostgresSink
 
     conn, table = pg_table
     sink = PostgresSink(PG_DSN, table)
@@ -95,7 +95,7 @@ def test_postgres_sink_upserts_by_id_newer_or_equal_version_wins_and_is_queryabl
 
 def test_postgres_sink_bad_dsn_is_one_clear_error():
     from pipeline.errors import ConfigError
-    from pipeline.sinks.postgres import PostgresSink
+    from pipeline.connectors.sinks.postgres import PostgresSink
 
     with pytest.raises(ConfigError, match="cannot connect to PostgreSQL"):
         PostgresSink("host=127.0.0.1 port=1 dbname=nope connect_timeout=2")

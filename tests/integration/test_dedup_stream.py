@@ -7,8 +7,8 @@ import orjson
 import pytest
 
 from pipeline import topics
-from pipeline.kafka import ensure_topics, make_producer
-from pipeline.wire import encode
+from pipeline.kafka.clients import ensure_topics, make_producer
+from pipeline.kafka.wire import encode
 from schemas import Article, DuplicateArticle, RawArticle
 from tests.conftest import collect, settings_for
 from tests.unit.test_dedup import STORY, syndicated

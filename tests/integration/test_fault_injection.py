@@ -1,7 +1,7 @@
 """An unexpected exception in any stage's agent (not a StageError: a bug) sends that article to news.dlq
 with the stage, the error and the stage's input, and the stream goes on: no restart loop, no silent skip
 (faust's own behaviour is to restart the agent and ack the event). Faults are injected with
-``NEWSFLOW_FAULT_INJECT`` (pipeline/faults.py)."""
+``NEWSFLOW_FAULT_INJECT`` (pipeline/worker/faults.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from pipeline import topics
-from pipeline.faults import FaultInjector, InjectedFault, parse_spec
-from pipeline.kafka import ensure_topics, publish_raw
+from pipeline.worker.faults import FaultInjector, InjectedFault, parse_spec
+from pipeline.kafka.clients import ensure_topics, publish_raw
 from schemas import RawArticle
 from tests.chaos.ground_truth import TerminalReader
 from tests.conftest import settings_for

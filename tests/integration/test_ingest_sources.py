@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline import topics
-from pipeline.broker import free_port, wait_for_port
+from pipeline.brokers.embedded import free_port, wait_for_port
 from pipeline.cli import app as cli_app
-from pipeline.kafka import ensure_topics
+from pipeline.kafka.clients import ensure_topics
 from pipeline.stages.parse import article_id
 from tests.conftest import collect, settings_for
 

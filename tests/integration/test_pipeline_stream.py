@@ -6,8 +6,8 @@ import orjson
 import pytest
 
 from pipeline import topics
-from pipeline.kafka import ensure_topics, publish_raw
-from pipeline.wire import encode
+from pipeline.kafka.clients import ensure_topics, publish_raw
+from pipeline.kafka.wire import encode
 from schemas import DeadLetter, DuplicateArticle, EnrichedArticle, RawArticle
 from tests.conftest import collect, settings_for
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 async def produce_bare(settings, values: list[bytes]) -> None:
-    from pipeline.kafka import make_producer
+    from pipeline.kafka.clients import make_producer
 
     p = make_producer(settings)
     await p.start()

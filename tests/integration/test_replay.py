@@ -7,11 +7,11 @@ import pytest
 from aiokafka import TopicPartition
 from typer.testing import CliRunner
 
-from pipeline import replay as rp
+from pipeline.kafka import replay as rp
 from pipeline import topics
 from pipeline.cli import app as cli_app
 from pipeline.errors import ConfigError
-from pipeline.kafka import ensure_topics, make_producer, publish_raw
+from pipeline.kafka.clients import ensure_topics, make_producer, publish_raw
 from pipeline.stages.parse import article_id
 from schemas import Article, RawArticle
 from tests.conftest import collect, settings_for

@@ -15,10 +15,10 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline import topics
-from pipeline.kafka import ensure_topics, make_producer
+from pipeline.kafka.clients import ensure_topics, make_producer
 from pipeline.stages.normalize import normalize
 from pipeline.stages.parse import parse
-from pipeline.wire import encode
+from pipeline.kafka.wire import encode
 from schemas import Article, RawArticle
 from tests.conftest import collect, settings_for
 

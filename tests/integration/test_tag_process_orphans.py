@@ -1,4 +1,4 @@
-"""A worker killed with SIGKILL takes its NER processes with it (pipeline/tag_process.py): nothing is left
+"""A worker killed with SIGKILL takes its NER processes with it (pipeline/stages/tag/process.py): nothing is left
 holding a model in memory after a crash (the kill -9 chaos test left two orphans per kill before)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 PARENT = r"""
 import asyncio, sys
 from pipeline.settings import Settings
-from pipeline import tag_process
+from pipeline.stages.tag import process as tag_process
 from schemas import Article
 
 async def main():

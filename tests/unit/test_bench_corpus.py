@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.bench.corpus import generate
-from pipeline.chain import Pipeline
-from pipeline.wire import encode
+from pipeline.measure.bench.corpus import generate
+from pipeline.stages.chain import Pipeline
+from pipeline.kafka.wire import encode
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes():

@@ -1,7 +1,7 @@
 """The benchmark's arithmetic: percentiles, targets, profile summary, JSON keys."""
 
-from pipeline.bench.report import HEADLINE_KEYS, ordered
-from pipeline.bench.runner import latency_summary, summarize, summarize_collapsed
+from pipeline.measure.bench.report import HEADLINE_KEYS, ordered
+from pipeline.measure.bench.runner import latency_summary, summarize, summarize_collapsed
 
 
 def test_latency_percentiles():
@@ -28,7 +28,7 @@ def test_summary_ratios_and_targets():
 
 
 def test_profile_summary_charges_samples_to_stages():
-    text = ("thread (0x1);run (threading.py:1);tag_batch (pipeline/stages/tag.py:10);pipe (spacy/language.py:5) 30\n"
+    text = ("thread (0x1);run (threading.py:1);tag_batch (pipeline/stages/tag/stage.py:10);pipe (spacy/language.py:5) 30\n"
             "thread (0x1);run (threading.py:1);normalize (pipeline/stages/normalize.py:3) 10\n"
             "thread (0x2);_run_once (asyncio/base_events.py:1);getmany (aiokafka/consumer/consumer.py:9) 10\n")
     s = summarize_collapsed(text)
@@ -37,7 +37,7 @@ def test_profile_summary_charges_samples_to_stages():
 
 
 def test_hop_summary_splits_end_to_end_time_by_topic():
-    from pipeline.bench.runner import hop_summary
+    from pipeline.measure.bench.runner import hop_summary
 
     stamps = {f"o{i}": {"a": 0.0, "b": 0.01 * (i + 1), "c": 0.01 * (i + 1) + 0.2} for i in range(100)}
     stamps["partial"] = {"a": 0.0}  # never got past the first topic: left out of every hop

@@ -1,8 +1,8 @@
 from datetime import datetime, timedelta, timezone
 
-from pipeline.chain import Pipeline
-from pipeline.dedup_index import MemoryDedupIndex
-from pipeline.stages.dedup import DedupConfig, canonical_text, canonical_url, dedup, estimate_jaccard, sketch
+from pipeline.stages.chain import Pipeline
+from pipeline.stages.dedup.index import MemoryDedupIndex
+from pipeline.stages.dedup.stage import DedupConfig, canonical_text, canonical_url, dedup, estimate_jaccard, sketch
 from schemas import Article
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -192,8 +192,8 @@ def test_eval_dedup_says_clearly_when_the_data_is_missing(tmp_path):
 
 
 def test_eval_set_builds_labelled_copies_from_conll_text(tmp_path):
-    from pipeline.evaluation.conll import read_conll
-    from pipeline.evaluation.dedup import build_set
+    from pipeline.measure.eval.conll import read_conll
+    from pipeline.measure.eval.dedup import build_set
 
     words = ("The central bank kept its main interest rate unchanged on Thursday and said inflation was "
              "falling slowly while the economy grew at a steady pace in the second quarter .").split()

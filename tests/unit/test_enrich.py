@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.chain import Pipeline
-from pipeline.enrichers import REGISTRY, enricher
-from pipeline.enrichers.taxonomy import MEDIA_TOPICS
-from pipeline.enrichers.text import sentences, stopwords
+from pipeline.stages.chain import Pipeline
+from pipeline.stages.enrich import REGISTRY, enricher
+from pipeline.stages.enrich.taxonomy import MEDIA_TOPICS
+from pipeline.stages.enrich.text import sentences, stopwords
 from pipeline.errors import ConfigError
-from pipeline.ingest import read_inputs
+from pipeline.connectors.sources.files import read_inputs
 from pipeline.settings import load_settings
-from pipeline.stages.enrich import enrich
+from pipeline.stages.enrich.stage import enrich
 from pipeline.stages.normalize import normalize
 from pipeline.stages.parse import parse
-from pipeline.stages.tag import tag
+from pipeline.stages.tag.stage import tag
 from schemas import Article, Entity, Mention, RawArticle
 
 SAMPLES = Path(__file__).resolve().parents[2] / "pipeline" / "samples"
@@ -197,7 +197,7 @@ def test_entity_country_code_from_the_tag_stage_wins():
 
 
 def test_fast_vader_path_equals_vader(seed_bytes):
-    from pipeline.enrichers.sentiment import _compound, analyzer
+    from pipeline.stages.enrich.sentiment import _compound, analyzer
 
     texts = sentences(seed_bytes.decode()) + ["I do not love this at all!!", "It was kind of good, but mostly awful.",
                                               "Great day 😀", "NOT BAD :)", ""]

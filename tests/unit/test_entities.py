@@ -6,11 +6,11 @@ from datetime import datetime, timezone
 import pytest
 import spacy
 
-from pipeline.stages.entities import build_entities, city_of, clean_spans, country_of
-from pipeline.stages.ner_rules import Consistency
+from pipeline.stages.tag.entities import build_entities, city_of, clean_spans, country_of
+from pipeline.stages.tag.rules import Consistency
 from pipeline.stages.normalize import normalize
 from pipeline.stages.parse import parse
-from pipeline.stages.tag import DEFAULT_MODEL, SHIPPED_MODEL, headline_form, tag, tag_batch
+from pipeline.stages.tag.stage import DEFAULT_MODEL, SHIPPED_MODEL, headline_form, tag, tag_batch
 from schemas import Article, RawArticle
 
 

@@ -3,7 +3,7 @@
 import random
 from datetime import datetime, timezone
 
-from pipeline.evaluation.typos import Score, build_doc, read_conll, score_doc
+from pipeline.measure.eval.typos import Score, build_doc, read_conll, score_doc
 from pipeline.stages.normalize import normalize
 from schemas import Article
 
@@ -63,8 +63,8 @@ def test_rebuilt_text_injection_and_scoring(tmp_path):
 
 
 def test_annotated_source_typo_fix_counts_as_right():
-    from pipeline.evaluation.source_typos import NOT_TYPOS, SOURCE_TYPOS
-    from pipeline.evaluation.typos import Built
+    from pipeline.measure.eval.source_typos import NOT_TYPOS, SOURCE_TYPOS
+    from pipeline.measure.eval.typos import Built
     from schemas import Correction
 
     assert SOURCE_TYPOS["intriuguing"] == "intriguing" and not set(SOURCE_TYPOS) & NOT_TYPOS

@@ -5,8 +5,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline.chain import Pipeline
-from pipeline.feeds import FeedError, SeenStore, fetch, parse_feed
+from pipeline.stages.chain import Pipeline
+from pipeline.connectors.sources.feeds import FeedError, SeenStore, fetch, parse_feed
 from pipeline.stages.parse import article_id
 
 FEEDS = Path(__file__).parent.parent / "data" / "feeds"

@@ -3,8 +3,8 @@ import json
 import jsonschema
 import orjson
 
-from pipeline.chain import Pipeline
-from pipeline.wire import encode
+from pipeline.stages.chain import Pipeline
+from pipeline.kafka.wire import encode
 from schemas import TOPIC_RECORDS, RawArticle
 from schemas.export import DEFAULT_DIR, path_for, render, stale
 

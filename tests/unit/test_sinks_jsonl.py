@@ -2,8 +2,8 @@
 
 import orjson
 
-from pipeline.sinks.jsonl import JsonlSink
-from pipeline.sinks.postgres import version_key
+from pipeline.connectors.sinks.jsonl import JsonlSink
+from pipeline.connectors.sinks.postgres import version_key
 from schemas import EnrichedArticle
 
 

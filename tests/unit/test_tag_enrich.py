@@ -1,7 +1,7 @@
-from pipeline.stages.enrich import enrich
+from pipeline.stages.enrich.stage import enrich
 from pipeline.stages.normalize import normalize
 from pipeline.stages.parse import parse
-from pipeline.stages.tag import build_entities, tag
+from pipeline.stages.tag.stage import build_entities, tag
 from schemas import RawArticle
 
 

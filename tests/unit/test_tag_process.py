@@ -1,6 +1,6 @@
-"""How the worker cuts a tag batch across its NER child processes (pipeline/tag_process.py)."""
+"""How the worker cuts a tag batch across its NER child processes (pipeline/stages/tag/process.py)."""
 
-from pipeline.tag_process import split
+from pipeline.stages.tag.process import split
 
 
 def test_split_keeps_order_and_balances():

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import spacy  # noqa: E402
 from spacy.tokens import Doc, DocBin, Span  # noqa: E402
 
-from pipeline.evaluation.conll_ner import TO_CONLL, read_conll  # noqa: E402
+from pipeline.measure.eval.conll_ner import TO_CONLL, read_conll  # noqa: E402
 
 DEFAULT_FINE = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE", "MISC": "NORP"}
 SILVER = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "CARDINAL", "ORDINAL"}
