@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration install schemas bench eval clean train-ner chaos soak
+.PHONY: run test unit integration install services schemas bench eval clean train-ner chaos soak
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newsflow needs Python 3.11 or newer")'
@@ -14,6 +14,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The servers the tests use besides the broker they start themselves: PostgreSQL from Debian's packages,
+# started, with the tests' database `test` (needs root; .ci/run calls it). Without it those tests skip,
+# and fail under CI.
+services:
+	bash deploy/ci/postgres.sh
 
 run: $(STAMP)
 	$(BIN)/newsflow run $(ARGS)

@@ -21,6 +21,10 @@ class StageError(NewsflowError):
         self.article_id = article_id
         super().__init__(f"{stage}: {origin}: {reason}")
 
+    def __reduce__(self):
+        # picklable, for the tag stage's child processes; like any pickled exception it loses its __cause__
+        return (type(self), (self.stage, self.origin, self.reason, self.article_id))
+
 
 class RejectedInput(StageError):
     """The input itself is unusable (empty, binary, invalid JSON, too large...): a user mistake."""

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from pipeline.errors import ConfigError
@@ -22,22 +22,30 @@ DEFAULT_CONFIG_FILE = "newsflow.toml"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="forbid", validate_default=True)
 
-    # --- broker --------------------------------------------------------------------------------
+    # The fields are flat on purpose: each one is a TOML key, an environment variable and often a flag of
+    # the same name, which users already have in their files. They are grouped below by what they set.
+
+    # --- broker: where the Kafka cluster is and how every client talks to it -----------------------
     broker: str | None = Field(
         default=None,
         description="Kafka bootstrap servers, host:port[,host:port]. Unset: start the embedded broker (run only).",
     )
-    app_id: str = Field(default="newsflow", description="Faust app id: consumer group and changelog prefix.")
-    partitions: int = Field(default=4, ge=1, le=1024, description="Partitions of the topics newsflow creates.")
-    replication_factor: int = Field(default=1, ge=1, le=16)
+    embedded_broker: bool = Field(
+        default=False,
+        description="The broker is newsflow's embedded one (Tansu, pipeline/brokers/embedded.py): its workarounds "
+        "are switched on for every setting not given explicitly (EMBEDDED_PROFILE there: short group timeouts, one "
+        "record per produce batch, a short fetch wait, the topic watch). `newsflow run` sets it when it starts that "
+        "broker; a worker pointed at a Kafka cluster leaves it off and runs with Kafka's defaults.",
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
     sasl_username: str | None = None
-    sasl_password: str | None = None
+    sasl_password: SecretStr | None = None
     ssl_cafile: Path | None = None
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
         default="at_least_once", description="exactly_once needs real Kafka (idempotent producer)."
     )
+    replication_factor: int = Field(default=1, ge=1, le=16)
     # Kafka's defaults in production; the embedded broker and the tests use short ones (BROKER.md).
     session_timeout_s: float = Field(default=60.0, gt=0)
     rebalance_timeout_s: float = Field(default=60.0, gt=0)
@@ -48,15 +56,22 @@ class Settings(BaseSettings):
                     "answers a partition's end offset as the last batch's first offset + 1, so a table recovering "
                     "from its changelog would stop before the last records of a multi-record batch.",
     )
-
     # issue 9 (benchmark): Faust hard-codes 1500 ms; the embedded broker (Tansu) does not answer a waiting
     # fetch as soon as a record arrives, so on it every hop can wait a large part of this (README "Benchmark").
-    fetch_max_wait_ms: int = Field(
-        default=1500, ge=1, le=60_000,
-        description="Longest time the broker may hold a worker's fetch request (Faust's default 1500).",
+    fetch_max_wait_ms: int | None = Field(
+        default=None, ge=1, le=60_000,
+        description="Longest time the broker may hold a worker's fetch request; unset: Faust's own 1500 ms.",
+    )
+    topic_check_interval_s: float = Field(
+        default=0.0, ge=0,
+        description="How often the worker checks that its topics exist, re-creates missing ones and rewinds after a "
+        "broker lost its data (the memory-only embedded broker after a restart; pipeline/brokers/embedded_recovery.py); "
+        "0 (the default on Kafka, which keeps its data) disables it. 10 s on the embedded broker.",
     )
 
-    # --- worker --------------------------------------------------------------------------------
+    # --- worker: the Faust app, its topics and its state ------------------------------------------
+    app_id: str = Field(default="newsflow", description="Faust app id: consumer group and changelog prefix.")
+    partitions: int = Field(default=4, ge=1, le=1024, description="Partitions of the topics newsflow creates.")
     stages: list[str] = Field(
         default_factory=lambda: ["parse", "dedup", "normalize", "tag", "enrich"],
         description="Stages this worker runs.",
@@ -66,9 +81,10 @@ class Settings(BaseSettings):
     web_enabled: bool = False
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=0, le=65535)
+    ingest_token: SecretStr | None = Field(default=None, description="Bearer token POST /articles requires (unset: none).")
     log_level: str = "WARNING"
 
-    # --- limits and stages -----------------------------------------------------------------------
+    # --- stages: limits and what each stage does -------------------------------------------------
     max_payload_bytes: int = Field(default=2_000_000, ge=1, description="Largest raw input accepted.")
     dedup_window_days: float = Field(default=7.0, gt=0)
     near_duplicate_threshold: float = Field(
@@ -76,56 +92,43 @@ class Settings(BaseSettings):
     cluster_threshold: float = Field(
         default=0.4, gt=0, le=1, description="Same story cluster: estimated Jaccard of key terms at least this.")
     dedup_sweep_interval_s: float = Field(default=60.0, gt=0, description="How often the worker expires old index keys.")
+    custom_words: list[str] = Field(default_factory=list, description="Words the typo fixer must accept as right.")
+    custom_words_file: Path | None = Field(
+        default=None, description="File of more such words (names in the news, outlets), one a line, # comments."
+    )
     tag_batch_size: int = Field(default=32, ge=1, le=4096)
     tag_batch_wait_s: float = Field(default=0.05, ge=0)
-    tag_in_process: bool = Field(default=True, description="Run the NER model in a child process (own GIL), "
+    tag_in_process: bool = Field(default=True, description="Run the NER model in child processes (own GIL), "
                                  "so heartbeats never wait on it (issue #5).")
     tag_processes: int = Field(default=2, ge=1, le=64, description="Child processes running the NER model "
                                "(with tag_in_process); a batch is split across them. The rest of the worker "
                                "needs about a quarter of a core, the model the rest.")
     spacy_model: str = Field(default="", description="spaCy model package or path; empty: newsflow's default.")
-    custom_words: list[str] = Field(default_factory=list, description="Words the typo fixer must accept as right.")
     # issue #6: enrichers
     enrichers: list[str] | None = Field(
         default=None, description="Enrichers to run (comma-separated), in registry order; unset: all of them."
     )
 
-    # --- issue 7: HTTP ingest and sinks -----------------------------------------------------------
-    ingest_token: str | None = Field(default=None, description="Bearer token POST /articles requires (unset: none).")
-    postgres_dsn: str | None = Field(default=None, description="PostgreSQL DSN of `newsflow sink postgres`.")
+    # --- sinks (issue 7) ---------------------------------------------------------------------------
+    postgres_dsn: SecretStr | None = Field(default=None, description="PostgreSQL DSN of `newsflow sink postgres` "
+                                           "(it may hold a password, so it is never printed).")
     postgres_table: str = Field(default="articles", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
                                 description="Table the PostgreSQL sink writes.")
-    custom_words_file: Path | None = Field(
-        default=None, description="File of more such words (names in the news, outlets), one a line, # comments."
-    )
-    # issue 9 (benchmark): diagnostic mode measuring the transport alone
+
+    # --- test and benchmark hooks: never set in production ----------------------------------------
     noop: bool = Field(
         default=False,
         description="Benchmark/diagnostic mode: every agent forwards its input record unchanged (no decode, "
         "no stage, no encode) along the same topics, so only Kafka and Faust are measured. Never in production.",
-    )
-
-    # --- reliability (issue 8) -------------------------------------------------------------------
-    topic_check_interval_s: float = Field(
-        default=10.0, ge=0,
-        description="How often the worker checks that its topics exist and re-creates missing ones (a broker "
-        "that lost its data, like the memory-only embedded one after a restart); 0 disables.",
     )
     fault_inject: str = Field(
         default="", description="Tests only: 'stage:marker,...' makes that stage's agent raise on articles "
         "containing the marker (pipeline/worker/faults.py).",
     )
 
-    @field_validator("stages", "custom_words", mode="before")
+    @field_validator("stages", "custom_words", "enrichers", mode="before")
     @classmethod
     def _split_csv(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            return [s.strip() for s in v.split(",") if s.strip()]
-        return v
-
-    @field_validator("enrichers", mode="before")
-    @classmethod
-    def _split_enrichers(cls, v: Any) -> Any:
         if isinstance(v, str):
             return [s.strip() for s in v.split(",") if s.strip()]
         return v
@@ -133,24 +136,16 @@ class Settings(BaseSettings):
     @field_validator("enrichers")
     @classmethod
     def _known_enrichers(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return v
         from pipeline.stages.enrich import REGISTRY
 
-        unknown = [s for s in v if s not in REGISTRY]
-        if unknown:
-            raise ValueError(f"unknown enricher(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
-        return v
+        return v if v is None else _known("enricher", v, REGISTRY)
 
     @field_validator("stages")
     @classmethod
     def _known_stages(cls, v: list[str]) -> list[str]:
         from pipeline.topics import STAGES
 
-        unknown = [s for s in v if s not in STAGES]
-        if unknown:
-            raise ValueError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}")
-        return v
+        return _known("stage", v, STAGES)
 
     @field_validator("broker")
     @classmethod
@@ -163,6 +158,17 @@ class Settings(BaseSettings):
             if not host or not port.isdigit():
                 raise ValueError(f"broker address {part!r} is not host:port")
         return v
+
+    @model_validator(mode="after")
+    def _embedded_profile(self) -> "Settings":
+        """On the embedded broker, its profile fills every setting that was not given explicitly."""
+        if self.embedded_broker:
+            from pipeline.brokers.embedded import EMBEDDED_PROFILE
+
+            for name, value in EMBEDDED_PROFILE.items():
+                if name not in self.model_fields_set:
+                    self.__dict__[name] = value  # a default, not a choice: model_fields_set stays as given
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -192,13 +198,20 @@ class Settings(BaseSettings):
             kw.update(
                 sasl_mechanism=self.sasl_mechanism,
                 sasl_plain_username=self.sasl_username,
-                sasl_plain_password=self.sasl_password,
+                sasl_plain_password=self.sasl_password.get_secret_value() if self.sasl_password else None,
             )
         if self.security_protocol.endswith("SSL"):
             from aiokafka.helpers import create_ssl_context
 
             kw["ssl_context"] = create_ssl_context(cafile=str(self.ssl_cafile) if self.ssl_cafile else None)
         return kw
+
+
+def _known(kind: str, given: list[str], known) -> list[str]:
+    unknown = [s for s in given if s not in known]
+    if unknown:
+        raise ValueError(f"unknown {kind}(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return given
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:

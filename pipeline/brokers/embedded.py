@@ -15,13 +15,24 @@ from pathlib import Path
 
 from pipeline.errors import ConfigError
 
-#: Client settings every process talking to the embedded broker uses (the `run` command, the benchmark,
-#: the tests); BROKER.md has the measurements behind them:
+#: The embedded broker's workarounds, as settings (``Settings(embedded_broker=True)`` takes each one that is
+#: not given explicitly; BROKER.md has the measurements behind them):
 #: - short group timeouts: Tansu's first join otherwise waits out Faust's 30 s+ session timeout;
 #: - one record per produce batch: Tansu reports a partition's end as the start of its last batch + 1;
-#: - a short fetch wait: a fetch held by Tansu for Faust's hard-coded 1,500 ms delays every hop.
-EMBEDDED_TIMEOUTS = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0,
-                     "producer_max_batch_bytes": 1, "fetch_max_wait_ms": 100}
+#: - a short fetch wait: a fetch held by Tansu for Faust's hard-coded 1,500 ms delays every hop;
+#: - the topic watch: Tansu keeps everything in memory, so after a restart the worker re-creates the topics
+#:   and rewinds (pipeline/brokers/embedded_recovery.py).
+EMBEDDED_PROFILE = {"session_timeout_s": 6.0, "rebalance_timeout_s": 4.0, "heartbeat_interval_s": 1.0,
+                    "producer_max_batch_bytes": 1, "fetch_max_wait_ms": 100, "topic_check_interval_s": 10.0}
+
+#: what a process pointed at the embedded broker is given: as settings (``Settings(**EMBEDDED)``) or as
+#: environment variables (``embedded_env()``)
+EMBEDDED = {"embedded_broker": True}
+
+
+def embedded_env() -> dict[str, str]:
+    """``NEWSFLOW_*`` variables telling a child process (a worker) that its broker is the embedded one."""
+    return {f"NEWSFLOW_{k.upper()}": str(v) for k, v in EMBEDDED.items()}
 
 
 def free_port() -> int:

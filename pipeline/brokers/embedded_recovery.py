@@ -23,23 +23,25 @@ from __future__ import annotations
 
 import logging
 
-from pipeline import faust_fixes, topics
-from pipeline.kafka.clients import ensure_topics
+from pipeline import topics
+from pipeline.faust_fixes.recovery_hold import stop_flow_and_wait
+from pipeline.kafka.admin import cluster_id, ensure_topics
 from pipeline.settings import Settings
 
 log = logging.getLogger("newsflow.worker")
 
 
-async def cluster_id(settings: Settings) -> str | None:
-    from aiokafka.admin import AIOKafkaAdminClient
+def register_broker_watch(app, settings: Settings) -> "BrokerWatch":
+    """Run the watch every ``topic_check_interval_s`` (on by default only with the embedded broker)."""
+    watch = BrokerWatch(app, settings)
 
-    admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs(), request_timeout_ms=5000)
-    try:
-        await admin.start()
-        info = await admin.describe_cluster()
-        return info.get("cluster_id")
-    finally:
-        await admin.close()
+    @app.timer(settings.topic_check_interval_s)
+    async def check_broker() -> None:
+        """Topics gone (a broker that lost its data, like the memory-only embedded one after a restart):
+        create them again and read them from the start."""
+        await watch.tick()
+
+    return watch
 
 
 class BrokerWatch:
@@ -88,8 +90,8 @@ class BrokerWatch:
             return
         # Stop fetching first: a batch still being delivered after the seek would move Faust's "last offset
         # read" past the rewound position, and the records read again would be dropped as already read
-        # (the race pipeline/faust_fixes/__init__.py describes for table recovery).
-        await faust_fixes.stop_flow_and_wait(consumer)
+        # (the race pipeline/faust_fixes/recovery_hold.py describes for table recovery).
+        await stop_flow_and_wait(consumer)
         try:
             for tp in tps:
                 # what Faust remembers of the lost log would filter or mis-commit the new one

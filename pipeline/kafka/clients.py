@@ -1,4 +1,6 @@
-"""Plain aiokafka helpers outside the Faust worker: create topics, publish raw inputs, read topics."""
+"""Plain aiokafka clients outside the Faust worker: connection, producer, publishing raw inputs, reading a topic.
+
+Topic creation and other admin calls are in ``pipeline.kafka.admin``."""
 
 from __future__ import annotations
 
@@ -6,8 +8,7 @@ import asyncio
 from typing import AsyncIterator, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError
 
 from pipeline import topics
 from pipeline.errors import ConfigError
@@ -23,43 +24,7 @@ def max_message_bytes(settings: Settings) -> int:
     return int(settings.max_payload_bytes * MESSAGE_OVERHEAD) + 64_000
 
 
-def topic_partitions(settings: Settings) -> dict[str, int]:
-    """news.parsed has one partition: the dedup stage is a single writer (README, "Deduplication")."""
-    parts = {t: settings.partitions for t in topics.ALL_TOPICS}
-    parts[topics.PARSED] = 1
-    return parts
-
-
-async def ensure_topics(settings: Settings, timeout: float = 30.0,
-                        extra: dict[str, tuple[int, dict[str, str]]] | None = None) -> list[str]:
-    """Create every newsflow topic that does not exist yet; returns the names it created.
-
-    ``extra``: more topics, name -> (partitions, topic configs), e.g. the worker's table changelogs.
-    """
-    admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs(), request_timeout_ms=int(timeout * 1000))
-    try:
-        await _start_with_retry(admin.start, settings, timeout)
-        existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(name, num_partitions=n, replication_factor=settings.replication_factor,
-                     topic_configs={"max.message.bytes": str(max_message_bytes(settings))})
-            for name, n in topic_partitions(settings).items() if name not in existing
-        ]
-        wanted += [
-            NewTopic(name, num_partitions=n, replication_factor=settings.replication_factor, topic_configs=cfg)
-            for name, (n, cfg) in (extra or {}).items() if name not in existing
-        ]
-        if wanted:
-            try:
-                await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
-        return [t.name for t in wanted]
-    finally:
-        await admin.close()
-
-
-async def _start_with_retry(start, settings: Settings, timeout: float) -> None:
+async def start_with_retry(start, settings: Settings, timeout: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -87,7 +52,7 @@ async def publish_raw(settings: Settings, records: Iterable[RawArticle], produce
     own = producer is None
     producer = producer or make_producer(settings)
     if own:
-        await _start_with_retry(producer.start, settings, 30.0)
+        await start_with_retry(producer.start, settings, 30.0)
     n = 0
     try:
         futures = []
@@ -121,7 +86,7 @@ async def read_topic(
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
     )
-    await _start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings, 30.0)
     try:
         while True:
             batch = await consumer.getmany(timeout_ms=int((idle_timeout or 1.0) * 1000))

@@ -27,7 +27,7 @@ from aiokafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
 
 from pipeline import topics
-from pipeline.kafka.clients import _start_with_retry, max_message_bytes
+from pipeline.kafka.clients import start_with_retry, max_message_bytes
 from pipeline.settings import Settings, load_settings
 from pipeline.kafka.wire import decode
 from schemas import EnrichedArticle
@@ -69,6 +69,20 @@ def _decode_or_skip(m, model: type[M], on_invalid: Callable[[Any, Exception], No
         return None
 
 
+async def _fetches(consumer: AIOKafkaConsumer, wait_s: float, max_records: int, idle_timeout: float | None):
+    """Non-empty fetches, until ``idle_timeout`` seconds pass without a record (None: until cancelled)."""
+    idle = 0.0
+    while True:
+        fetched = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=max_records)
+        if not fetched:
+            idle += wait_s
+            if idle_timeout is not None and idle >= idle_timeout:
+                return
+            continue
+        idle = 0.0
+        yield fetched
+
+
 async def consume_batches(
     broker: str | Settings | None = None,
     group_id: str = "newsflow-consumer",
@@ -87,18 +101,10 @@ async def consume_batches(
     """
     settings = _settings(broker)
     consumer = _consumer(settings, topic, group_id, from_beginning)
-    await _start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings, 30.0)
     pending: dict[TopicPartition, OffsetAndMetadata] = {}
-    idle = 0.0
     try:
-        while True:
-            fetched = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=max_records)
-            if not fetched:
-                idle += wait_s
-                if idle_timeout is not None and idle >= idle_timeout:
-                    return
-                continue
-            idle = 0.0
+        async for fetched in _fetches(consumer, wait_s, max_records, idle_timeout):
             batch: list[M] = []
             for tp, msgs in fetched.items():
                 for m in msgs:
@@ -135,18 +141,10 @@ async def consume(
     """
     settings = _settings(broker)
     consumer = _consumer(settings, topic, group_id, from_beginning)
-    await _start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings, 30.0)
     done: dict[TopicPartition, OffsetAndMetadata] = {}
-    idle = 0.0
     try:
-        while True:
-            fetched = await consumer.getmany(timeout_ms=1000, max_records=500)
-            if not fetched:
-                idle += 1.0
-                if idle_timeout is not None and idle >= idle_timeout:
-                    return
-                continue
-            idle = 0.0
+        async for fetched in _fetches(consumer, 1.0, 500, idle_timeout):
             for tp, msgs in fetched.items():
                 for m in msgs:
                     record = _decode_or_skip(m, model, on_invalid)

@@ -39,9 +39,10 @@ from pydantic import ValidationError
 
 from pipeline import topics
 from pipeline.errors import ConfigError, StageError
-from pipeline.kafka.clients import _start_with_retry, make_producer, max_message_bytes
-from pipeline.settings import Settings
+from pipeline.kafka.admin import group_members, partition_ids, topic_exists
+from pipeline.kafka.clients import make_producer, max_message_bytes, start_with_retry
 from pipeline.kafka.wire import decode, encode, raw_from_message
+from pipeline.settings import Settings
 from schemas import Article, RawArticle
 
 _RELATIVE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.I)
@@ -128,16 +129,6 @@ def make_consumer(settings: Settings, **kw: Any) -> AIOKafkaConsumer:
         fetch_max_wait_ms=100,
         **kw,
     )
-
-
-async def topic_partition_ids(consumer: AIOKafkaConsumer, topic: str, tries: int = 50) -> list[int]:
-    for _ in range(tries):
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - metadata of a topic not subscribed
-        parts = consumer.partitions_for_topic(topic)
-        if parts:
-            return sorted(parts)
-        await asyncio.sleep(0.2)
-    raise ConfigError(f"topic {topic} does not exist on the broker (or has no partitions)")
 
 
 async def record_at(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, timeout: float = 10.0):
@@ -263,9 +254,9 @@ async def plan_replay(
     own = consumer is None
     consumer = consumer or make_consumer(settings)
     if own:
-        await _start_with_retry(consumer.start, settings, 30.0)
+        await start_with_retry(consumer.start, settings, 30.0)
     try:
-        existing = await topic_partition_ids(consumer, topic)
+        existing = await partition_ids(settings, topic)
         wanted = sorted(set(partitions)) if partitions else (
             sorted(set(per_from) | set(per_to)) if (per_from or per_to) and every_from is None and every_to is None
             else existing)
@@ -354,26 +345,35 @@ def republish_value(topic: str, msg) -> tuple[bytes | None, bytes]:
 Progress = Callable[[int], Any]
 
 
-async def replay_republish(settings: Settings, plan: ReplayPlan, progress: Progress | None = None) -> int:
+async def _send_range(settings: Settings, plan: ReplayPlan, sends_for, progress: Progress | None,
+                      batch_size: int = 500) -> dict[str, int]:
+    """Read the plan's records batch by batch, send what ``sends_for(batch)`` returns ((topic, key, value)
+    triples) and wait for the broker's acknowledgements; counts per topic."""
     consumer = make_consumer(settings)
     producer = make_producer(settings)
-    await _start_with_retry(consumer.start, settings, 30.0)
-    await _start_with_retry(producer.start, settings, 30.0)
-    n = 0
+    await start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(producer.start, settings, 30.0)
+    counts: dict[str, int] = {}
     try:
-        async for msgs in read_range(consumer, plan):
+        async for msgs in read_range(consumer, plan, batch_size=batch_size):
             futures = []
-            for m in msgs:
-                key, value = republish_value(plan.topic, m)
-                futures.append(await producer.send(plan.topic, value=value, key=key))
+            for t, key, value in await sends_for(msgs):
+                futures.append(await producer.send(t, value=value, key=key))
+                counts[t] = counts.get(t, 0) + 1
             await asyncio.gather(*futures)
-            n += len(msgs)
             if progress:
                 progress(len(msgs))
     finally:
         await producer.stop()
         await consumer.stop()
-    return n
+    return counts
+
+
+async def replay_republish(settings: Settings, plan: ReplayPlan, progress: Progress | None = None) -> int:
+    async def same_topic(msgs):
+        return [(plan.topic, *republish_value(plan.topic, m)) for m in msgs]
+
+    return (await _send_range(settings, plan, same_topic, progress)).get(plan.topic, 0)
 
 
 def stages_to_run(topic: str, stages: Iterable[str] | None) -> list[str]:
@@ -410,14 +410,12 @@ async def read_dedup_changelog(settings: Settings, idle: float = 1.0) -> dict:
 
     name = f"{settings.app_id}-dedup-index-changelog"
     consumer = make_consumer(settings)
-    await _start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings, 30.0)
     index: dict = {}
     try:
-        await consumer._client.force_metadata_update()  # noqa: SLF001
-        parts = consumer.partitions_for_topic(name)
-        if not parts:
+        if not await topic_exists(settings, name):
             return index
-        tps = [TopicPartition(name, p) for p in parts]
+        tps = [TopicPartition(name, p) for p in await partition_ids(settings, name)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         while True:  # to the end: until a fetch comes back empty (end offsets are unreliable on Tansu)
@@ -438,7 +436,8 @@ async def read_dedup_changelog(settings: Settings, idle: float = 1.0) -> dict:
 
 
 class InProcessReplay:
-    """Run stages on records of a topic inside this process and send the results on."""
+    """Run stages on records of a topic inside this process, through the same stage chain as the workers
+    (``Pipeline.run``), and say what to send where."""
 
     def __init__(self, settings: Settings, stages: list[str], index: dict | None = None):
         from pipeline.stages.chain import Pipeline
@@ -446,62 +445,34 @@ class InProcessReplay:
         self.settings = settings
         self.stages = stages
         self.pipe = Pipeline(settings, index=index)  # None: a fresh in-memory index
-        self.out_topic = topics.STAGE_TOPICS[stages[-1]][1]
 
     def run(self, msgs: list) -> list[tuple[str, bytes, bytes]]:
         """(topic, key, value) to send for a batch of input records."""
         from pipeline.stages.chain import dead_letter
-        from pipeline.stages.dedup.stage import partition_key
 
         out: list[tuple[str, bytes, bytes]] = []
-        live: list[tuple[Any, Article]] = []
 
         def fail(err: StageError, payload: bytes, m) -> None:
             dl = dead_letter(err, payload, source_topic=m.topic, source_partition=m.partition, source_offset=m.offset)
             out.append((topics.DLQ, (err.article_id or err.origin).encode(), encode(dl)))
 
+        live: list[tuple[Any, Any]] = []  # (message, the first stage's input)
         for m in msgs:
             origin = f"{m.topic}/{m.partition}@{m.offset}"
             if self.stages[0] == "parse":
-                raw = raw_from_message(m.value, origin)
-                try:
-                    live.append((m, self.pipe.parse(raw)))
-                except StageError as err:
-                    fail(err, raw.payload_bytes(), m)
-            else:
-                try:
-                    live.append((m, decode(m.value or b"", Article)))
-                except (ValueError, ValidationError) as exc:
-                    fail(StageError(self.stages[0], origin, f"record is not a valid article: {str(exc).splitlines()[0]}"),
-                         m.value or b"", m)
-        for stage in self.stages:
-            if stage == "parse":
+                live.append((m, raw_from_message(m.value, origin)))
                 continue
-            nxt: list[tuple[Any, Article]] = []
-            if stage == "tag":
-                results = self.pipe.tag_batch([a for _, a in live])
-                for (m, a), res in zip(live, results):
-                    if isinstance(res, StageError):
-                        fail(res, encode(a), m)
-                    else:
-                        nxt.append((m, res))
+            try:
+                live.append((m, decode(m.value or b"", Article)))
+            except (ValueError, ValidationError) as exc:
+                fail(StageError(self.stages[0], origin, f"record is not a valid article: {str(exc).splitlines()[0]}"),
+                     m.value or b"", m)
+        for (m, _), step in zip(live, self.pipe.run(self.stages, [item for _, item in live])):
+            if step.error is not None:
+                failed = step.input
+                fail(step.error, failed.payload_bytes() if isinstance(failed, RawArticle) else encode(failed), m)
             else:
-                for m, a in live:
-                    try:
-                        if stage == "dedup":
-                            res = self.pipe.dedup(a)
-                            if res.is_duplicate:
-                                out.append((topics.DUPLICATES, a.id.encode(), encode(res.article)))
-                                continue
-                            nxt.append((m, res.article))
-                        else:
-                            nxt.append((m, getattr(self.pipe, stage)(a)))
-                    except StageError as err:
-                        fail(err, encode(a), m)
-            live = nxt
-        for _m, a in live:
-            key = partition_key(a) if self.out_topic == topics.PARSED else a.id.encode()
-            out.append((self.out_topic, key, encode(a)))
+                out.append((step.topic, step.key, encode(step.record)))
         return out
 
 
@@ -510,51 +481,11 @@ async def replay_in_process(settings: Settings, plan: ReplayPlan, stages: list[s
     """Counts per output topic."""
     index = await load_dedup_index(settings) if "dedup" in stages else None
     runner = InProcessReplay(settings, stages, index)
-    consumer = make_consumer(settings)
-    producer = make_producer(settings)
-    await _start_with_retry(consumer.start, settings, 30.0)
-    await _start_with_retry(producer.start, settings, 30.0)
-    counts: dict[str, int] = {}
-    loop = asyncio.get_running_loop()
-    try:
-        async for msgs in read_range(consumer, plan, batch_size=settings.tag_batch_size):
-            sends = await loop.run_in_executor(None, runner.run, msgs)
-            futures = []
-            for t, key, value in sends:
-                futures.append(await producer.send(t, value=value, key=key))
-                counts[t] = counts.get(t, 0) + 1
-            await asyncio.gather(*futures)
-            if progress:
-                progress(len(msgs))
-    finally:
-        await producer.stop()
-        await consumer.stop()
-    return counts
 
+    async def through_stages(msgs):  # CPU work off the event loop
+        return await asyncio.get_running_loop().run_in_executor(None, runner.run, msgs)
 
-async def group_members(settings: Settings, group_id: str) -> int | None:
-    """How many live members the group has (None: the broker would not say)."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
-    await _start_with_retry(admin.start, settings, 30.0)
-    try:
-        resp = await admin.describe_consumer_groups([group_id])
-    except Exception:  # noqa: BLE001
-        return None
-    finally:
-        await admin.close()
-    try:
-        for r in resp:
-            for g in r.groups:
-                # (error_code, group_id, state, protocol_type, protocol, members, [authorized_operations])
-                state, members = g[2], g[5]
-                if state in ("Dead", "Empty", ""):
-                    return 0
-                return len(members)
-    except (AttributeError, IndexError, TypeError):
-        return None
-    return 0
+    return await _send_range(settings, plan, through_stages, progress, batch_size=settings.tag_batch_size)
 
 
 async def reset_group(settings: Settings, plan: ReplayPlan, group_id: str, wait_s: float = 0.0,
@@ -581,7 +512,7 @@ async def reset_group(settings: Settings, plan: ReplayPlan, group_id: str, wait_
     offsets = {TopicPartition(plan.topic, r.partition): OffsetAndMetadata(r.start, "newsflow replay --reset-group")
                for r in plan.ranges}
     consumer = AIOKafkaConsumer(**settings.kafka_client_kwargs(), group_id=group_id, enable_auto_commit=False)
-    await _start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings, 30.0)
     try:
         consumer.assign(list(offsets))
         try:
@@ -597,9 +528,9 @@ async def reset_group(settings: Settings, plan: ReplayPlan, group_id: str, wait_
 
 async def committed_offsets(settings: Settings, group_id: str, topic: str) -> dict[int, int | None]:
     consumer = AIOKafkaConsumer(**settings.kafka_client_kwargs(), group_id=group_id, enable_auto_commit=False)
-    await _start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings, 30.0)
     try:
-        parts = await topic_partition_ids(consumer, topic)
+        parts = await partition_ids(settings, topic)
         return {p: await consumer.committed(TopicPartition(topic, p)) for p in parts}
     finally:
         await consumer.stop()

@@ -46,7 +46,7 @@ def run(paths: list[str] | None = None, articles: int = 2000, enrichers: list[st
             normalized.append(pipe.normalize(pipe.parse(raw)))
         except StageError:
             continue
-    tagged = [a for a in pipe.tag_batch(normalized) if not isinstance(a, StageError)]
+    tagged = [s.record for s in pipe.apply("tag", normalized) if s.error is None]
     if not tagged:
         raise ValueError("no article to enrich among the inputs")
     t0 = time.perf_counter()

@@ -1,16 +1,25 @@
-"""The stage chain, in-process: what ``newsflow process`` runs and what every agent calls one step of.
+"""The stage chain: one abstraction that the agents, ``newsflow process`` and in-process replay all run.
 
-``Pipeline`` holds the loaded resources (NER model, dedup index) and runs each stage through
-``run_stage``, which times it, stamps the stage version and turns any exception into a ``StageError``
-naming the stage and the article. Every input ends as exactly one ``Outcome``: enriched, duplicate
-or dead letter.
+``Pipeline`` holds the loaded resources (NER model, dedup index). Two calls do all the work:
+
+- ``apply(stage, items)`` runs one stage on a batch and returns one ``Step`` per item, in order: the
+  record for the stage's output topic, a duplicate for ``news.duplicates``, or the ``StageError`` for
+  ``news.dlq``. It never raises for an article's failure. A stage that works on the whole batch at once
+  (tag: one model pass) is retried one article at a time when the batch fails, so one article's failure
+  stays its own; this is the only place that fallback is written.
+- ``run(stages, items)`` chains ``apply`` over consecutive stages: one final ``Step`` per input.
+
+A worker's agent calls ``apply`` for its stage (in the event loop, a thread, or the tag processes);
+``process`` runs every stage; in-process replay runs a contiguous run of them. Each stage call is
+timed, stamped with the stage's version, and any exception becomes a ``StageError`` naming the stage
+and the article (``run_stage``).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from pydantic import BaseModel
 
@@ -18,12 +27,12 @@ import pipeline
 from pipeline import topics
 from pipeline.errors import StageError
 from pipeline.settings import Settings
-from pipeline.stages.dedup import stage as dedup_stage
-from pipeline.stages.enrich import stage as enrich_stage
 from pipeline.stages import normalize as normalize_stage
 from pipeline.stages import parse as parse_stage
+from pipeline.stages.dedup import stage as dedup_stage
+from pipeline.stages.enrich import stage as enrich_stage
 from pipeline.stages.tag import stage as tag_stage
-from schemas import Article, DeadLetter, DuplicateArticle, EnrichedArticle, RawArticle
+from schemas import Article, DeadLetter, EnrichedArticle, RawArticle
 
 T = TypeVar("T")
 
@@ -41,12 +50,36 @@ DLQ_PAYLOAD_LIMIT = 256_000
 
 @dataclass(frozen=True)
 class Outcome:
+    """Where one input of ``process`` ended: the record written to a terminal topic."""
+
     topic: str
     record: BaseModel
 
     @property
     def origin(self) -> str:
         return self.record.origin  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one stage made of one item: ``record`` for ``topic``, or ``error`` (``topic`` is news.dlq).
+
+    ``input`` is the item the stage was given, so a caller can dead-letter what the stage saw."""
+
+    topic: str
+    record: BaseModel | None = None
+    error: StageError | None = None
+    input: BaseModel | None = None
+
+    @property
+    def key(self) -> bytes:
+        """The Kafka key the record is written with: news.parsed is keyed for the dedup partitioner,
+        a dead letter by article id (or origin when the article never got one), the rest by article id."""
+        if self.error is not None:
+            return (self.error.article_id or self.error.origin).encode()
+        if self.topic == topics.PARSED:
+            return dedup_stage.partition_key(self.record)  # type: ignore[arg-type]
+        return self.record.id.encode()  # type: ignore[union-attr]
 
 
 def stamp(article: Article, stage: str, started: float) -> Article:
@@ -59,18 +92,28 @@ def stamp(article: Article, stage: str, started: float) -> Article:
     )
 
 
+def stage_error(stage: str, origin: str, article_id: str | None, exc: BaseException) -> StageError:
+    """Any exception raised by a stage, as a StageError naming the stage and the article."""
+    if isinstance(exc, StageError):
+        return exc
+    if isinstance(exc, RecursionError):
+        return StageError(stage, origin, "input nested too deeply", article_id)
+    if isinstance(exc, MemoryError):
+        return StageError(stage, origin, "out of memory on this input", article_id)
+    err = StageError(stage, origin, f"{type(exc).__name__}: {exc}", article_id)
+    err.__cause__ = exc
+    return err
+
+
 def run_stage(stage: str, origin: str, article_id: str | None, fn: Callable[[], T]) -> T:
     """Call one stage; any failure becomes a StageError naming the stage and the article."""
     try:
         return fn()
-    except StageError:
-        raise
-    except RecursionError:
-        raise StageError(stage, origin, "input nested too deeply", article_id) from None
-    except MemoryError:
-        raise StageError(stage, origin, "out of memory on this input", article_id) from None
     except Exception as exc:  # noqa: BLE001 - every failure is reported, never swallowed
-        raise StageError(stage, origin, f"{type(exc).__name__}: {exc}", article_id) from exc
+        err = stage_error(stage, origin, article_id, exc)
+        if err is exc:
+            raise
+        raise err from (exc if err.__cause__ is exc else None)
 
 
 def dead_letter(
@@ -99,6 +142,11 @@ def dead_letter(
     )
 
 
+def _identity(item: Any) -> tuple[str, str | None]:
+    """(origin, article id) of a stage's input, for its errors."""
+    return item.origin, getattr(item, "id", None)
+
+
 class Pipeline:
     def __init__(self, settings: Settings | None = None, index: dedup_stage.DedupIndex | None = None):
         self.settings = settings or Settings()
@@ -114,6 +162,14 @@ class Pipeline:
         )
         self._nlp = None
         self.custom_words = normalize_stage.load_custom_words(self.settings)
+        #: stage -> a function of a whole batch; it raises only when the batch fails as a whole
+        self._batch_fns: dict[str, Callable[[list], list[Step]]] = {
+            "parse": self._each("parse", lambda raw: Step(topics.PARSED, self.parse(raw))),
+            "dedup": self._each("dedup", self._dedup_step),
+            "normalize": self._each("normalize", lambda a: Step(topics.NORMALIZED, self.normalize(a))),
+            "tag": self._tag_all,
+            "enrich": self._each("enrich", lambda a: Step(topics.ENRICHED, self.enrich(a))),
+        }
 
     @property
     def nlp(self):
@@ -130,12 +186,12 @@ class Pipeline:
             self.normalize(sample)
             normalize_stage.warm_up()
         if "tag" in stages:
-            self.tag_batch([sample])
+            self.apply("tag", [sample])
         if "enrich" in stages:
             enrich_stage.warm_up()
             self.enrich(sample)
 
-    # ---- one stage each --------------------------------------------------------------------------
+    # ---- one stage on one article ----------------------------------------------------------------
 
     def parse(self, raw: RawArticle) -> Article:
         t0 = time.perf_counter()
@@ -156,29 +212,6 @@ class Pipeline:
         )
         return stamp(art, "normalize", t0)
 
-    def tag_batch(self, articles: list[Article]) -> list[Article | StageError]:
-        """Tag many articles in one model pass; an article that fails alone is retried alone."""
-        if not articles:
-            return []
-        t0 = time.perf_counter()
-        try:
-            tagged = tag_stage.tag_batch(articles, self.nlp, batch_size=self.settings.tag_batch_size)
-        except Exception:  # noqa: BLE001 - isolate the article that breaks the batch
-            out: list[Article | StageError] = []
-            for a in articles:
-                try:
-                    out.extend(self.tag_batch_one(a))
-                except StageError as err:
-                    out.append(err)
-            return out
-        per = (time.perf_counter() - t0) / len(articles)
-        return [stamp(a, "tag", time.perf_counter() - per) for a in tagged]
-
-    def tag_batch_one(self, article: Article) -> list[Article]:
-        t0 = time.perf_counter()
-        art = run_stage("tag", article.origin, article.id, lambda: tag_stage.tag(article, self.nlp))
-        return [stamp(art, "tag", t0)]
-
     def enrich(self, article: Article) -> EnrichedArticle:
         t0 = time.perf_counter()
         art = run_stage(
@@ -188,33 +221,80 @@ class Pipeline:
         art = stamp(art, "enrich", t0)
         return EnrichedArticle.model_validate(art.model_dump())
 
+    # ---- one stage on a batch --------------------------------------------------------------------
+
+    def _dedup_step(self, article: Article) -> Step:
+        res = self.dedup(article)
+        return Step(topics.DUPLICATES if res.is_duplicate else topics.UNIQUE, res.article)
+
+    @staticmethod
+    def _each(stage: str, one: Callable[[Any], Step]) -> Callable[[list], list[Step]]:
+        """A batch function for a stage that works article by article: a failure stays its article's."""
+
+        def batch(items: list) -> list[Step]:
+            out = []
+            for item in items:
+                try:
+                    out.append(one(item))
+                except Exception as exc:  # noqa: BLE001 - becomes this article's dead letter
+                    out.append(Step(topics.DLQ, error=stage_error(stage, *_identity(item), exc), input=item))
+            return out
+
+        return batch
+
+    def _tag_all(self, articles: list[Article]) -> list[Step]:
+        """Tag many articles in one model pass (the model's cost is per batch, not per article)."""
+        t0 = time.perf_counter()
+        tagged = tag_stage.tag_batch(articles, self.nlp, batch_size=self.settings.tag_batch_size)
+        per = (time.perf_counter() - t0) / len(articles)
+        return [Step(topics.TAGGED, stamp(a, "tag", time.perf_counter() - per)) for a in tagged]
+
+    def apply(self, stage: str, items: Sequence) -> list[Step]:
+        """Run ``stage`` on ``items``: one Step per item, in order; the batch first, then one by one."""
+        items = list(items)
+        if not items:
+            return []
+        fn = self._batch_fns[stage]
+        try:
+            return fn(items)
+        except Exception:  # noqa: BLE001 - the batch failed as a whole: each article alone, to find the culprit
+            if len(items) == 1:
+                return self._each(stage, lambda item: fn([item])[0])(items)
+            return [step for item in items for step in self.apply(stage, [item])]
+
+    def run(self, stages: Sequence[str], items: Sequence) -> list[Step]:
+        """Run ``items`` through consecutive ``stages``: each item's last Step (the last stage's output,
+        a duplicate or a dead letter), in input order."""
+        final: list[Step | None] = [None] * len(items)
+        live: list[tuple[int, Any]] = list(enumerate(items))
+        for n, stage in enumerate(stages):
+            output = topics.STAGE_TOPICS[stage][1]
+            last = n == len(stages) - 1
+            steps = self.apply(stage, [item for _, item in live])
+            nxt = []
+            for (i, _), step in zip(live, steps):
+                if step.topic == output and not last:
+                    nxt.append((i, step.record))
+                else:
+                    final[i] = step
+            live = nxt
+        assert all(s is not None for s in final)
+        return final  # type: ignore[return-value]
+
     # ---- the whole chain -------------------------------------------------------------------------
 
     def process(self, raws: Iterable[RawArticle]) -> list[Outcome]:
-        """Run every input through every stage; one Outcome per input, in input order."""
+        """Run every input through every stage; one Outcome per input, in input order. A dead letter
+        carries the input's raw payload, whichever stage failed."""
         raws = list(raws)
-        outcomes: list[Outcome | None] = [None] * len(raws)
-        pending: list[tuple[int, Article]] = []
-        for i, raw in enumerate(raws):
-            try:
-                art = self.parse(raw)
-                res = self.dedup(art)
-                if res.is_duplicate:
-                    outcomes[i] = Outcome(topics.DUPLICATES, res.article)
-                    continue
-                pending.append((i, self.normalize(res.article)))
-            except StageError as err:
-                outcomes[i] = Outcome(topics.DLQ, dead_letter(err, raw.payload_bytes(), received_at=raw.received_at))
-        tagged = self.tag_batch([a for _, a in pending])
-        for (i, _), art in zip(pending, tagged):
-            try:
-                if isinstance(art, StageError):
-                    raise art
-                outcomes[i] = Outcome(topics.ENRICHED, self.enrich(art))
-            except StageError as err:
-                outcomes[i] = Outcome(topics.DLQ, dead_letter(err, raws[i].payload_bytes(), received_at=raws[i].received_at))
-        assert all(o is not None for o in outcomes)
-        return outcomes  # type: ignore[return-value]
+        outcomes = []
+        for raw, step in zip(raws, self.run(topics.STAGES, raws)):
+            if step.error is not None:
+                outcomes.append(Outcome(topics.DLQ, dead_letter(step.error, raw.payload_bytes(),
+                                                                received_at=raw.received_at)))
+            else:
+                outcomes.append(Outcome(step.topic, step.record))  # type: ignore[arg-type]
+        return outcomes
 
 
-__all__ = ["Outcome", "Pipeline", "dead_letter", "run_stage", "DuplicateArticle"]
+__all__ = ["Outcome", "Pipeline", "Step", "dead_letter", "run_stage", "stage_error"]

@@ -77,7 +77,7 @@ def raws_from_body(body: bytes, content_type: str, origin: str) -> list[RawArtic
 
 def register_http(app: faust.App, settings: Settings) -> None:
     raw_t = app.topic(topics.RAW, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    token = settings.ingest_token
+    token = settings.ingest_token.get_secret_value() if settings.ingest_token else None
     limit = settings.max_payload_bytes
 
     @app.page("/articles")

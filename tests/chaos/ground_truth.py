@@ -11,7 +11,6 @@ call to that class; ``account`` only needs ``(id, origin)`` rows back.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -22,26 +21,13 @@ import pytest
 from pipeline import topics
 from pipeline.kafka.clients import max_message_bytes
 from pipeline.settings import Settings
+from tests.services import postgres_or_skip as connect_or_skip  # noqa: F401 - the fault tests' name for it
 
-DSN = os.environ.get("NEWSFLOW_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 # --------------------------------------------------------------------------------------------------
 # PostgreSQL: the sink (a tiny upsert-by-id writer until issue 7's sink is merged)
 # --------------------------------------------------------------------------------------------------
-
-
-def connect_or_skip():
-    """A psycopg connection to the test database, or skip the test saying why."""
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - it is in the test extras
-        pytest.skip("psycopg is not installed (pip install -e '.[test]')")
-    try:
-        return psycopg.connect(DSN, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {DSN} is unreachable ({str(exc).strip().splitlines()[0]}); "
-                    "set NEWSFLOW_TEST_PG_DSN to run this test")
 
 
 class GroundTruthTable:

@@ -12,7 +12,8 @@ import time
 import pytest
 
 from pipeline import topics
-from pipeline.kafka.clients import ensure_topics, publish_raw
+from pipeline.kafka.clients import publish_raw
+from pipeline.kafka.admin import ensure_topics
 from schemas import RawArticle
 from tests.chaos.ground_truth import TerminalReader, account, sink_rows, wait_for
 from tests.chaos.harness import articles, produce_bare, report, rss_mb

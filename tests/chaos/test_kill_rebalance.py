@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from pipeline.kafka.clients import ensure_topics
+from pipeline.kafka.admin import ensure_topics
 from schemas import RawArticle
 from tests.chaos.ground_truth import TerminalReader, account, sink_rows, wait_for
 from tests.chaos.harness import articles, publish_paced, report

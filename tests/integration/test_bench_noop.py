@@ -3,7 +3,8 @@
 import pytest
 
 from pipeline import topics
-from pipeline.kafka.clients import ensure_topics, make_producer
+from pipeline.kafka.clients import make_producer
+from pipeline.kafka.admin import ensure_topics
 from tests.conftest import collect, settings_for
 
 pytestmark = pytest.mark.integration

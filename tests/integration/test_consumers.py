@@ -1,10 +1,9 @@
 """Downstream consumers (issue 7): the consume helper, the JSONL and PostgreSQL sinks, on real services.
 
 PostgreSQL tests use NEWSFLOW_TEST_POSTGRES_DSN (default: the local test database) and skip, saying
-so, where no server answers.
+so, where no server answers; under CI they fail instead (tests/services.py).
 """
 
-import os
 import uuid
 from contextlib import aclosing
 
@@ -15,28 +14,18 @@ from typer.testing import CliRunner
 from pipeline import topics
 from pipeline.cli import app as cli_app
 from pipeline.kafka.consume import consume
-from pipeline.kafka.clients import ensure_topics, make_producer
+from pipeline.kafka.clients import make_producer
+from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.wire import encode
 from schemas import Category, EnrichedArticle, Entity
 from tests.conftest import FAST_GROUP, settings_for
+from tests.services import PG_DSN, postgres_or_skip
 
 pytestmark = pytest.mark.integration
 
-PG_DSN = os.environ.get("NEWSFLOW_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres")
-
-
-def pg_or_skip():
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(PG_DSN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL tests skipped: no server at {PG_DSN!r} ({str(exc).strip().splitlines()[0]}); "
-                    "set NEWSFLOW_TEST_POSTGRES_DSN to run them")
-
-
 @pytest.fixture
 def pg_table():
-    conn = pg_or_skip()
+    conn = postgres_or_skip()
     name = f"nf_test_{uuid.uuid4().hex[:10]}"
     yield conn, name
     conn.execute(f'DROP TABLE IF EXISTS "{name}"')

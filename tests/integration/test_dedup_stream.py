@@ -7,7 +7,8 @@ import orjson
 import pytest
 
 from pipeline import topics
-from pipeline.kafka.clients import ensure_topics, make_producer
+from pipeline.kafka.clients import make_producer
+from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.wire import encode
 from schemas import Article, DuplicateArticle, RawArticle
 from tests.conftest import collect, settings_for

@@ -12,7 +12,8 @@ import pytest
 
 from pipeline import topics
 from pipeline.worker.faults import FaultInjector, InjectedFault, parse_spec
-from pipeline.kafka.clients import ensure_topics, publish_raw
+from pipeline.kafka.clients import publish_raw
+from pipeline.kafka.admin import ensure_topics
 from schemas import RawArticle
 from tests.chaos.ground_truth import TerminalReader
 from tests.conftest import settings_for

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from pipeline import topics
 from pipeline.brokers.embedded import free_port, wait_for_port
 from pipeline.cli import app as cli_app
-from pipeline.kafka.clients import ensure_topics
+from pipeline.kafka.admin import ensure_topics
 from pipeline.stages.parse import article_id
 from tests.conftest import collect, settings_for
 

@@ -6,7 +6,8 @@ import orjson
 import pytest
 
 from pipeline import topics
-from pipeline.kafka.clients import ensure_topics, publish_raw
+from pipeline.kafka.clients import publish_raw
+from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.wire import encode
 from schemas import DeadLetter, DuplicateArticle, EnrichedArticle, RawArticle
 from tests.conftest import collect, settings_for

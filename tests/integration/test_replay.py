@@ -11,7 +11,8 @@ from pipeline.kafka import replay as rp
 from pipeline import topics
 from pipeline.cli import app as cli_app
 from pipeline.errors import ConfigError
-from pipeline.kafka.clients import ensure_topics, make_producer, publish_raw
+from pipeline.kafka.clients import make_producer, publish_raw
+from pipeline.kafka.admin import ensure_topics
 from pipeline.stages.parse import article_id
 from schemas import Article, RawArticle
 from tests.conftest import collect, settings_for

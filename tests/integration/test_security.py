@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import topics
-from pipeline.kafka.clients import ensure_topics, publish_raw
+from pipeline.kafka.clients import publish_raw
+from pipeline.kafka.admin import ensure_topics
 from schemas import RawArticle
 from tests.chaos.ground_truth import GroundTruthTable, TerminalReader, account, connect_or_skip, sink_rows
 from tests.conftest import settings_for

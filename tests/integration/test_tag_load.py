@@ -15,7 +15,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline import topics
-from pipeline.kafka.clients import ensure_topics, make_producer
+from pipeline.kafka.clients import make_producer
+from pipeline.kafka.admin import ensure_topics
 from pipeline.stages.normalize import normalize
 from pipeline.stages.parse import parse
 from pipeline.kafka.wire import encode

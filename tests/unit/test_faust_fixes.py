@@ -1,5 +1,6 @@
-"""The acknowledgement guard and the recovery hold of pipeline/faust_fixes/__init__.py on a real Faust consumer (nothing is started:
-acknowledging and choosing the offset to commit are bookkeeping, no broker is involved)."""
+"""The Faust fixes of pipeline/faust_fixes on a real Faust consumer of the worker's transport (nothing is
+started: acknowledging and choosing the offset to commit are bookkeeping, no broker is involved), the
+signatures of the Faust methods they override, and the version check."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 from faust.types.tuples import TP, Message
 
 from pipeline import faust_fixes
+from pipeline.errors import ConfigError
+from pipeline.faust_fixes.recovery_hold import HoldingRecovery, stop_flow_and_wait
 
 TOPIC = "news.normalized"
 PART = TP(TOPIC, 0)
@@ -15,8 +18,7 @@ PART = TP(TOPIC, 0)
 
 @pytest.fixture
 def consumer():
-    faust_fixes.guard_acks_across_rebalances()
-    app = faust.App("test-ack-guard", broker="kafka://127.0.0.1:1")
+    app = faust.App("test-ack-guard", **faust_fixes.app_options(["127.0.0.1:1"]))
     c = app.consumer  # created, not started
     app.topics._acking_topics = {TOPIC}  # what the conductor fills in when an agent subscribes to the topic
     app.consumer_generation_id = 3
@@ -56,13 +58,47 @@ def test_after_the_seek_the_commit_waits_for_the_records_that_come_again(consume
     assert consumer._new_offset(PART) == 42
 
 
-def test_installing_twice_wraps_once():
+def test_the_worker_gets_the_fixed_classes_and_faust_itself_is_left_alone(consumer):
+    from faust.tables.recovery import Recovery
     from faust.transport.consumer import Consumer
+    from faust.transport.drivers import aiokafka as faust_aiokafka
 
-    faust_fixes.guard_acks_across_rebalances()
-    ack = Consumer.ack
-    faust_fixes.guard_acks_across_rebalances()
-    assert Consumer.ack is ack
+    from pipeline.faust_fixes import transport
+
+    assert type(consumer) is transport.Consumer
+    assert isinstance(consumer.app.tables.recovery, HoldingRecovery)
+    plain = faust.App("test-plain-faust", broker="kafka://127.0.0.1:1")  # another app in the same process
+    assert type(plain.consumer) is faust_aiokafka.Consumer and type(plain.tables.recovery) is Recovery
+    # nothing was replaced on Faust's classes
+    assert Consumer.ack.__module__ == "faust.transport.consumer"
+    assert Recovery.on_recovery_completed.__module__ == "faust.tables.recovery"
+
+
+def test_an_untested_faust_version_is_refused_in_one_line():
+    faust_fixes.check_version(faust_fixes.TESTED_FAUST_VERSIONS[0])
+    with pytest.raises(ConfigError, match=r"faust-streaming 9\.9\.9 is installed.*tested with") as e:
+        faust_fixes.check_version("9.9.9")
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("cls, method, params", [
+    ("faust.transport.consumer:Consumer", "ack", ["self", "message"]),
+    ("faust.transport.consumer:Consumer", "getmany", ["self", "timeout"]),
+    ("faust.transport.drivers.aiokafka:AIOKafkaConsumerThread", "_create_worker_consumer", ["self", "transport"]),
+    ("faust.transport.drivers.aiokafka:Consumer", "_new_consumer_thread", ["self"]),
+    ("faust.tables.recovery:Recovery", "on_recovery_completed", ["self", "generation_id"]),
+    ("faust.tables.manager:TableManager", "recovery", None),
+])
+def test_the_faust_methods_the_fixes_override_have_the_signature_they_were_written_for(cls, method, params):
+    import importlib
+    import inspect
+
+    module, name = cls.split(":")
+    attr = inspect.getattr_static(getattr(importlib.import_module(module), name), method)
+    if params is None:
+        assert isinstance(attr, property)
+        return
+    assert list(inspect.signature(attr).parameters) == params
 
 
 # hold_flow_while_recovery_seeks: the fetch loop must be idle before Faust seeks the stream partitions
@@ -76,8 +112,6 @@ def record(offset: int):
 @pytest.fixture
 def fetching_consumer(consumer, monkeypatch):
     """The consumer, with one fetch that returns records 10-14 of news.normalized/0 (what aiokafka would)."""
-    faust_fixes.hold_flow_while_recovery_seeks()
-
     async def one_fetch(timeout):
         return {PART: [record(o) for o in range(10, 15)]}, {PART}
 
@@ -117,7 +151,7 @@ async def test_stopping_the_flow_ends_the_batch_being_delivered(fetching_consume
     task = drain_slowly(c, delivered)
     while not delivered:
         await asyncio.sleep(0.001)
-    assert await faust_fixes.stop_flow_and_wait(c, timeout_s=5)
+    assert await stop_flow_and_wait(c, timeout_s=5)
     assert not c.flow_active and c._newsflow_delivering is False
     assert delivered == [10]  # nothing more is handed out once the flow is stopped
     await task
@@ -125,7 +159,6 @@ async def test_stopping_the_flow_ends_the_batch_being_delivered(fetching_consume
 
 async def test_recovery_seeks_only_once_the_fetch_loop_is_idle(fetching_consumer, monkeypatch):
     import asyncio
-    from types import SimpleNamespace
 
     from faust.tables.recovery import Recovery
 
@@ -135,21 +168,11 @@ async def test_recovery_seeks_only_once_the_fetch_loop_is_idle(fetching_consumer
     async def faust_on_recovery_completed(self, generation_id=0):  # resumes partitions, seeks, resumes the flow
         at_seek.update(flow_active=c.flow_active, delivering=c._newsflow_delivering, generation=generation_id)
 
-    monkeypatch.setattr(Recovery, "_newsflow_original_on_recovery_completed", faust_on_recovery_completed)
+    monkeypatch.setattr(Recovery, "on_recovery_completed", faust_on_recovery_completed)
 
     task = drain_slowly(c, [])
     while not getattr(c, "_newsflow_delivering", False):
         await asyncio.sleep(0.001)
-    await Recovery.on_recovery_completed(SimpleNamespace(app=c.app), 3)
+    await c.app.tables.recovery.on_recovery_completed(3)
     assert at_seek == {"flow_active": False, "delivering": False, "generation": 3}
     await task
-
-
-def test_installing_the_recovery_hold_twice_wraps_once():
-    from faust.tables.recovery import Recovery
-    from faust.transport.consumer import Consumer
-
-    faust_fixes.hold_flow_while_recovery_seeks()
-    held, getmany = Recovery.on_recovery_completed, Consumer.getmany
-    faust_fixes.hold_flow_while_recovery_seeks()
-    assert (Recovery.on_recovery_completed, Consumer.getmany) == (held, getmany)

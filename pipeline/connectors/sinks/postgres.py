@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from pydantic import SecretStr
+
 from pipeline.errors import ConfigError
 from schemas import EnrichedArticle
 
@@ -71,7 +73,9 @@ def row(a: EnrichedArticle) -> tuple:
 
 
 class PostgresSink:
-    def __init__(self, dsn: str | None, table: str = "articles", *, text_config: str = "english"):
+    def __init__(self, dsn: str | SecretStr | None, table: str = "articles", *, text_config: str = "english"):
+        if isinstance(dsn, SecretStr):  # the settings keep it secret: it may hold a password
+            dsn = dsn.get_secret_value()
         if not dsn:
             raise ConfigError("no PostgreSQL DSN: pass --dsn or set NEWSFLOW_POSTGRES_DSN")
         import psycopg

@@ -15,6 +15,8 @@ import sys
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from pipeline import topics
+from pipeline.kafka.admin import partition_ids
+from pipeline.settings import Settings
 
 NEXT = {src: dst for src, dst in topics.STAGE_TOPICS.values()}
 
@@ -31,16 +33,8 @@ async def main(broker: str, fetch_max_wait_ms: int = 500) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     try:
-        tps = []
-        for t in NEXT:
-            parts = None
-            for _ in range(50):
-                await consumer._client.force_metadata_update()  # noqa: SLF001 - topics not subscribed
-                parts = consumer.partitions_for_topic(t)
-                if parts:
-                    break
-                await asyncio.sleep(0.2)
-            tps += [TopicPartition(t, p) for p in sorted(parts or ())]
+        settings = Settings(broker=broker)
+        tps = [TopicPartition(t, p) for t in NEXT for p in await partition_ids(settings, t)]
         consumer.assign(tps)
         await consumer.seek_to_end(*tps)
         for tp in tps:  # resolve the positions now, before anything is produced

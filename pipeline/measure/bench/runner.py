@@ -34,7 +34,8 @@ import orjson
 
 from pipeline import topics
 from pipeline.measure.bench.corpus import Corpus, generate
-from pipeline.brokers.embedded import EMBEDDED_TIMEOUTS
+from pipeline.brokers.embedded import EMBEDDED
+from pipeline.faust_fixes.fetch_wait import FAUST_FETCH_MAX_WAIT_MS
 from pipeline.measure.procinfo import children_mb, status_mb
 from pipeline.errors import ConfigError, StageError
 from pipeline.settings import Settings
@@ -140,11 +141,11 @@ def measure_stages(corpus: Corpus, settings: Settings) -> tuple[dict, list]:
     bs = settings.tag_batch_size
     t = time.perf_counter()
     for i in range(0, len(normalized), bs):
-        for res in pipe.tag_batch(normalized[i : i + bs]):
-            if isinstance(res, StageError):
+        for step in pipe.apply("tag", normalized[i : i + bs]):
+            if step.error is not None:
                 failed += 1
             else:
-                tagged.append(res)
+                tagged.append(step.record)
     secs = time.perf_counter() - t
     record("tag", len(normalized), len(tagged), sum(_words(a.title, a.body) for a in normalized), secs, failed)
     out["tag"]["entities"] = sum(len(a.entities) for a in tagged)
@@ -274,24 +275,16 @@ class Collector:
     async def start(self) -> None:
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
-        from pipeline.kafka.clients import _start_with_retry
+        from pipeline.kafka.clients import start_with_retry
 
         self.consumer = AIOKafkaConsumer(**self.settings.kafka_client_kwargs(), enable_auto_commit=False, group_id=None,
                                          fetch_max_wait_ms=20,
                                          max_partition_fetch_bytes=16 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
-        await _start_with_retry(self.consumer.start, self.settings, 30.0)
-        tps = []
-        for t in self.topic_names + self.hop_topics:
-            parts = None
-            for _ in range(100):
-                await self.consumer._client.force_metadata_update()  # noqa: SLF001 - unsubscribed topics
-                parts = self.consumer.partitions_for_topic(t)
-                if parts:
-                    break
-                await asyncio.sleep(0.1)
-            if not parts:
-                raise PhaseError(f"topic {t} has no partitions")
-            tps += [TopicPartition(t, p) for p in sorted(parts)]
+        await start_with_retry(self.consumer.start, self.settings, 30.0)
+        from pipeline.kafka.admin import partition_ids
+
+        tps = [TopicPartition(t, p) for t in self.topic_names + self.hop_topics
+               for p in await partition_ids(self.settings, t)]
         self.consumer.assign(tps)
         await self.consumer.seek_to_end(*tps)
         for tp in tps:
@@ -358,10 +351,9 @@ async def _commit_group_at_end(settings: Settings, group: str) -> None:
     c = AIOKafkaConsumer(**settings.kafka_client_kwargs(), group_id=group, enable_auto_commit=False)
     await c.start()
     try:
-        tps = []
-        for t in topics.ALL_TOPICS:
-            await c._client.force_metadata_update()  # noqa: SLF001
-            tps += [TopicPartition(t, p) for p in sorted(c.partitions_for_topic(t) or ())]
+        from pipeline.kafka.admin import partition_ids
+
+        tps = [TopicPartition(t, p) for t in topics.ALL_TOPICS for p in await partition_ids(settings, t)]
         ends = await c.end_offsets(tps)
         c.assign(tps)
         await c.commit({tp: ends[tp] for tp in tps})
@@ -373,7 +365,8 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
                        mode: str = "pipeline", rate: float | None = None, cores: list[int] | None = None) -> dict:
     """Offer ``messages`` (key, value, origin) to news.raw; time until every origin reached a terminal topic."""
     from pipeline.brokers.embedded import EmbeddedBroker
-    from pipeline.kafka.clients import _start_with_retry, ensure_topics, make_producer
+    from pipeline.kafka.clients import start_with_retry, make_producer
+    from pipeline.kafka.admin import ensure_topics
 
     workdir = opts.out_dir / "work" / name
     workdir.mkdir(parents=True, exist_ok=True)
@@ -383,7 +376,7 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
         address, timeouts = opts.broker, {}
     else:
         embedded = EmbeddedBroker(log_path=workdir / "broker.log").start()
-        address, timeouts = embedded.address, EMBEDDED_TIMEOUTS
+        address, timeouts = embedded.address, EMBEDDED
     app_id = f"bench-{name}-{nonce}"
     settings = Settings(broker=address, app_id=app_id, partitions=opts.partitions, **timeouts)
     procs: list[Proc] = []
@@ -401,7 +394,7 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
         if mode == "rawloop":
             log_path = workdir / "rawloop.log"
             p = subprocess.Popen([sys.executable, "-m", "pipeline.measure.bench.rawloop", address,
-                                  str(settings.fetch_max_wait_ms)], stdout=subprocess.PIPE,
+                                  str(settings.fetch_max_wait_ms or FAUST_FETCH_MAX_WAIT_MS)], stdout=subprocess.PIPE,
                                  stderr=open(log_path, "ab"), stdin=subprocess.DEVNULL, cwd=workdir)
             procs.append(Proc(p, log_path))
             line = await asyncio.get_running_loop().run_in_executor(None, p.stdout.readline)
@@ -448,7 +441,7 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
                 await asyncio.sleep(3.0)
 
         producer = make_producer(settings)
-        await _start_with_retry(producer.start, settings, 30.0)
+        await start_with_retry(producer.start, settings, 30.0)
         warm = _warmups(nonce, max(4, 2 * opts.partitions))
         for key, value, _ in warm:
             await producer.send(topics.RAW, value=value, key=key)

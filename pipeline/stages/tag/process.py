@@ -3,8 +3,8 @@
 A thread executor keeps the CPU-heavy tagging off the event loop, but not off the GIL: spaCy's model
 holds it for long stretches, and under load the loop's heartbeats and Faust's consumer-thread
 keepalive came late ("Thread keepalive is not responding", a rebalance). A process pool has its
-own interpreters and GILs; articles go there and tagged articles come back (StageErrors as tuples,
-since they do not pickle). With ``tag_processes`` > 1 a batch is cut into that many contiguous parts
+own interpreters and GILs; articles go there and each comes back as the chain's ``Step`` (tagged, or
+its ``StageError``). With ``tag_processes`` > 1 a batch is cut into that many contiguous parts
 tagged at the same time (order kept), so the model uses the cores the rest of the worker leaves free:
 the tag stage is about four fifths of an article's CPU time.
 """
@@ -18,8 +18,8 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from pipeline.errors import StageError
 from pipeline.settings import Settings
+from pipeline.stages.chain import Step
 from schemas import Article
 
 _pipe = None
@@ -47,18 +47,11 @@ def _init(settings: Settings, parent: int | None = None) -> None:
     if parent is not None:
         exit_with_parent(parent)
     _pipe = Pipeline(settings)
-    _pipe.tag_batch([Article(id="warmup", origin="warmup", received_at="2025-01-01T00:00:00Z",
-                             raw_format="text", title="Warm up", body="The Minister visited Paris on Monday.")])
+    _pipe.warm_up(["tag"])
 
 
-def _tag(articles: list[Article]) -> list[tuple]:
-    out = []
-    for r in _pipe.tag_batch(articles):
-        if isinstance(r, StageError):
-            out.append(("error", r.stage, r.origin, r.reason, r.article_id))
-        else:
-            out.append(("ok", r))
-    return out
+def _tag(articles: list[Article]) -> list[Step]:
+    return _pipe.apply("tag", articles)
 
 
 def make_executor(settings: Settings) -> ProcessPoolExecutor:
@@ -80,7 +73,17 @@ def split(items: list, parts: int) -> list[list]:
     return out
 
 
-async def tag_batch(loop, executor: ProcessPoolExecutor, articles: list[Article],
-                    parts: int = 1) -> list[Article | StageError]:
+async def tag_batch(loop, executor: ProcessPoolExecutor, articles: list[Article], parts: int = 1) -> list[Step]:
+    """The tag stage's Steps for ``articles``, the batch cut into ``parts`` tagged at the same time."""
     chunks = await asyncio.gather(*(loop.run_in_executor(executor, _tag, c) for c in split(articles, parts)))
-    return [r[1] if r[0] == "ok" else StageError(r[1], r[2], r[3], r[4]) for c in chunks for r in c]
+    return [step for chunk in chunks for step in chunk]
+
+
+def runner(settings: Settings):
+    """The tag agent's runner (``pipeline.worker.agents``): batches to the child processes."""
+    executor = make_executor(settings)
+
+    async def run(articles: list[Article]) -> list[Step]:
+        return await tag_batch(asyncio.get_running_loop(), executor, articles, settings.tag_processes)
+
+    return run

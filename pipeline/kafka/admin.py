@@ -1,0 +1,119 @@
+"""Admin calls, all through aiokafka's public admin client: topics, partitions, the cluster, groups."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from pipeline import topics
+from pipeline.errors import ConfigError
+from pipeline.kafka.clients import max_message_bytes, start_with_retry
+from pipeline.settings import Settings
+
+
+def admin_client(settings: Settings, timeout: float = 30.0) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(**settings.kafka_client_kwargs(), request_timeout_ms=int(timeout * 1000))
+
+
+def topic_partitions(settings: Settings) -> dict[str, int]:
+    """news.parsed has one partition: the dedup stage is a single writer (README, "Deduplication")."""
+    parts = {t: settings.partitions for t in topics.ALL_TOPICS}
+    parts[topics.PARSED] = 1
+    return parts
+
+
+async def ensure_topics(settings: Settings, timeout: float = 30.0,
+                        extra: dict[str, tuple[int, dict[str, str]]] | None = None) -> list[str]:
+    """Create every newsflow topic that does not exist yet; returns the names it created.
+
+    ``extra``: more topics, name -> (partitions, topic configs), e.g. the worker's table changelogs.
+    """
+    admin = admin_client(settings, timeout)
+    try:
+        await start_with_retry(admin.start, settings, timeout)
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name, num_partitions=n, replication_factor=settings.replication_factor,
+                     topic_configs={"max.message.bytes": str(max_message_bytes(settings))})
+            for name, n in topic_partitions(settings).items() if name not in existing
+        ]
+        wanted += [
+            NewTopic(name, num_partitions=n, replication_factor=settings.replication_factor, topic_configs=cfg)
+            for name, (n, cfg) in (extra or {}).items() if name not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+        return [t.name for t in wanted]
+    finally:
+        await admin.close()
+
+
+
+async def partition_ids(settings: Settings, topic: str, wait_s: float = 10.0) -> list[int]:
+    """The partitions of ``topic``, waiting up to ``wait_s`` for a topic just created to show them.
+
+    Only an existing topic is described, so a broker that creates topics on a metadata request
+    (``auto.create.topics.enable``) never creates one here."""
+    admin = admin_client(settings)
+    await start_with_retry(admin.start, settings, 30.0)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while True:
+            if topic in await admin.list_topics():
+                for t in await admin.describe_topics([topic]):
+                    parts = sorted(p["partition"] for p in t.get("partitions") or ())
+                    if t.get("topic") == topic and parts:
+                        return parts
+            if loop.time() > deadline:
+                raise ConfigError(f"topic {topic} does not exist on the broker (or has no partitions)")
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
+async def topic_exists(settings: Settings, topic: str) -> bool:
+    admin = admin_client(settings)
+    await start_with_retry(admin.start, settings, 30.0)
+    try:
+        return topic in await admin.list_topics()
+    finally:
+        await admin.close()
+
+
+async def cluster_id(settings: Settings, timeout: float = 5.0) -> str | None:
+    admin = admin_client(settings, timeout)
+    try:
+        await admin.start()
+        info = await admin.describe_cluster()
+        return info.get("cluster_id")
+    finally:
+        await admin.close()
+
+
+async def group_members(settings: Settings, group_id: str) -> int | None:
+    """How many live members the group has (None: the broker would not say)."""
+    admin = admin_client(settings)
+    await start_with_retry(admin.start, settings, 30.0)
+    try:
+        resp = await admin.describe_consumer_groups([group_id])
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        await admin.close()
+    try:
+        for r in resp:
+            for g in r.groups:
+                # (error_code, group_id, state, protocol_type, protocol, members, [authorized_operations])
+                state, members = g[2], g[5]
+                if state in ("Dead", "Empty", ""):
+                    return 0
+                return len(members)
+    except (AttributeError, IndexError, TypeError):
+        return None
+    return 0
