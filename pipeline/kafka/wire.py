@@ -7,7 +7,7 @@ from typing import TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from schemas import RawArticle
+from schemas import TOPIC_RECORDS, RawArticle
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -19,6 +19,14 @@ def encode(record: BaseModel) -> bytes:
 def decode(data: bytes, model: type[M]) -> M:
     """Raises ValueError (orjson.JSONDecodeError or ValidationError) on a record that does not fit."""
     return model.model_validate(orjson.loads(data))
+
+
+def decode_for_topic(topic: str, value: bytes) -> BaseModel | bytes:
+    """A record of ``topic`` decoded by that topic's schema model; the bytes as they are on a topic without one.
+
+    Raises ValueError, like ``decode``, on a record that does not fit its model."""
+    model = TOPIC_RECORDS.get(topic)
+    return decode(value, model) if model else value
 
 
 def raw_from_message(value: bytes | None, origin: str) -> RawArticle:

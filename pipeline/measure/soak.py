@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from pipeline import topics
-from pipeline.brokers.embedded import EMBEDDED_TIMEOUTS
+from pipeline.brokers.embedded import EMBEDDED
 from pipeline.measure.procinfo import children_mb, status_mb
 from pipeline.settings import Settings
 
@@ -71,7 +71,8 @@ class Outputs:
 
 async def soak(settings: Settings, worker_pid: int, minutes: float, interval: float, fraction: float,
                burst: int, rate: float | None) -> int:
-    from pipeline.kafka.clients import ensure_topics, make_producer, publish_raw
+    from pipeline.kafka.clients import make_producer, publish_raw
+    from pipeline.kafka.admin import ensure_topics
 
     await ensure_topics(settings)
     gen, out = Articles(), Outputs(settings)
@@ -137,18 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=None, help="skip the measurement: articles per second")
     a = ap.parse_args(argv)
     from pipeline.brokers.embedded import EmbeddedBroker
+    from pipeline.worker.supervisor import sigterm_as_interrupt
 
-    def term(signum, frame):
-        raise KeyboardInterrupt  # the clean path below: the worker and the embedded broker are stopped
-
-    signal.signal(signal.SIGTERM, term)
+    signal.signal(signal.SIGTERM, sigterm_as_interrupt)  # the clean path below: the worker and the broker are stopped
 
     workdir = Path(tempfile.mkdtemp(prefix="newsflow-soak-"))
     embedded = None
     if not a.broker:
         embedded = EmbeddedBroker(log_path=workdir / "broker.log").start()
         a.broker = embedded.address
-    timeouts = EMBEDDED_TIMEOUTS if embedded else {}  # the embedded broker's client settings (pipeline/brokers/embedded.py)
+    timeouts = EMBEDDED if embedded else {}  # the embedded broker's profile (pipeline/brokers/embedded.py)
     settings = Settings(broker=a.broker, app_id="newsflow-soak", **timeouts)
     env = dict(os.environ, NEWSFLOW_BROKER=a.broker, NEWSFLOW_APP_ID="newsflow-soak",
                NEWSFLOW_DATA_DIR=str(workdir / "data"), NEWSFLOW_LOG_LEVEL="WARNING",

@@ -11,13 +11,14 @@ sends ``If-None-Match``/``If-Modified-Since`` and skips work on 304. The parsing
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -152,8 +153,6 @@ class SeenStore:
 async def poll_once(settings, sources: list[str], store: SeenStore, producer, max_bytes: int,
                     report=None) -> dict[str, int]:
     """Fetch every feed once and publish its new items; returns new items per feed (-1: the feed failed)."""
-    import asyncio
-
     from pipeline import topics
     from pipeline.kafka.wire import encode
 
@@ -177,3 +176,24 @@ async def poll_once(settings, sources: list[str], store: SeenStore, producer, ma
         store.save()
         counts[source] = len(new)
     return counts
+
+
+async def poll_feeds(settings, sources: list[str], store: SeenStore, *, every: float | None = None,
+                     polls: int | None = None, report: Callable[[str], None] | None = None,
+                     on_poll: Callable[[dict[str, int]], None] | None = None) -> bool:
+    """Poll the feeds once, or every ``every`` seconds (``polls`` times, or until stopped), publishing new items.
+
+    ``report`` gets each feed's failure, ``on_poll`` each poll's counts (``poll_once``'s). Returns whether a
+    feed failed on the last poll."""
+    from pipeline.connectors.sources.publish import open_producer
+
+    async with open_producer(settings) as producer:
+        n = 0
+        while True:
+            counts = await poll_once(settings, sources, store, producer, settings.max_payload_bytes * 64, report=report)
+            if on_poll:
+                on_poll(counts)
+            n += 1
+            if every is None or (polls is not None and n >= polls):
+                return any(c < 0 for c in counts.values())
+            await asyncio.sleep(every)

@@ -1,0 +1,152 @@
+"""``newsflow eval dedup|enrich|typos|entities``: the quality (and speed) of a stage on labelled data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from pipeline.cli.context import DEFAULT_EVAL_DIR, err, out, state
+from pipeline.errors import ConfigError, NewsflowError
+
+app = typer.Typer(help="Measure the quality of a stage on labelled data.", no_args_is_help=True)
+
+
+@app.command("dedup")
+def eval_dedup(
+    data: Path = typer.Option(DEFAULT_EVAL_DIR, "--data", help="Directory with conll2003-{train,valid,test}.txt "
+                              "(default ../shared/eval beside the checkout)."),
+    splits: str = typer.Option("valid,test", "--splits", help="CoNLL files to build the set from (train was used to tune)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Near-duplicate threshold (default: settings)."),
+    memory_articles: int = typer.Option(20_000, "--memory-articles", help="Index size for the memory measurement."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Precision and recall of dedup on CoNLL-2003 articles with syndicated copies; speed and memory."""
+    import json
+
+    from pipeline.measure.eval.dedup import evaluate
+
+    settings = state.settings()
+    res = evaluate(data, tuple(s.strip() for s in splits.split(",") if s.strip()),
+                   threshold=threshold if threshold is not None else settings.near_duplicate_threshold,
+                   cluster_threshold=settings.cluster_threshold, memory_articles=memory_articles)
+    if as_json:
+        print(json.dumps(res))
+        return
+    for k, v in res.items():
+        out.print(f"{k:32} {v}", markup=False, highlight=False)
+
+
+@app.command("enrich")
+def eval_enrich(
+    paths: Optional[list[str]] = typer.Argument(None, help="Inputs (default: the bundled samples and the seed article)."),
+    articles: int = typer.Option(2000, "--articles", min=1, help="Articles to enrich (the inputs, repeated)."),
+    enrichers: Optional[str] = typer.Option(None, "--enrichers", help="Comma-separated enrichers (default all)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object instead of a table."),
+) -> None:
+    """Articles per second of the whole enrich stage on one core (tagging done once, untimed)."""
+    import json
+
+    from pipeline.stages.enrich import REGISTRY
+    from pipeline.measure.enrich_speed import run as bench
+
+    names = [s.strip() for s in enrichers.split(",") if s.strip()] if enrichers else None
+    unknown = [n for n in names or [] if n not in REGISTRY]
+    if unknown:
+        raise ConfigError(f"unknown enricher(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
+    try:
+        res = bench(paths or None, articles=articles, enrichers=names)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps(res))
+        return
+    out.print(f"enrich stage: [bold]{res['articles_per_s']}[/] articles/s wall, {res['articles_per_cpu_s']} per CPU-second "
+              f"on cpu {res['cpu']} ({res['articles']} articles, {res['distinct_articles']} distinct, "
+              f"mean {res['mean_chars']} chars); p50 {res['latency_ms_p50']} ms, p95 {res['latency_ms_p95']} ms")
+    out.print("per enricher (CPU ms/article): " + ", ".join(f"{k} {v}" for k, v in res["per_enricher_cpu_ms"].items()))
+    out.print(f"data load (gazetteer, lexicon): {res['load_s']} s, once per worker")
+
+
+@app.command("typos")
+def eval_typos(
+    data: Path = typer.Option(Path("../shared/eval"), "--data", help="Folder with conll2003-{train,valid,test}.txt."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    seed: int = typer.Option(13, "--seed", help="Seed of the error injection."),
+    docs: Optional[int] = typer.Option(None, "--docs", min=1, help="Only the first N documents."),
+    split: str = typer.Option("test", "--split", help="CoNLL file to use: test (measured), valid or train (tuning)."),
+    examples: bool = typer.Option(False, "--examples", help="Also print missed repairs and wrong changes."),
+) -> None:
+    """Typo repair on CoNLL-2003 news with injected misspellings, broken and glued words."""
+    import json
+
+    from pipeline.measure.eval.typos import EvalDataMissing, evaluate
+
+    if split not in ("test", "valid", "train"):
+        err.print(f"[red]error:[/] --split must be test, valid or train, not {split!r}")
+        raise typer.Exit(2)
+    settings = state.settings()
+    from pipeline.stages.normalize import load_custom_words
+
+    try:
+        custom = load_custom_words(settings)
+        sc = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom)
+    except (EvalDataMissing, NewsflowError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1)
+    res = sc.as_dict()
+    res.update(split=split, seed=seed)
+    if examples:
+        res["examples"] = sc.examples
+    if as_json:
+        print(json.dumps(res))
+        return
+    out.print(f"[bold]typo repair[/] on CoNLL-2003 {split} ({res['docs']} documents, {res['words']} words, "
+              f"{res['injected']} injected errors, seed {seed})")
+    for key in ("recall", "precision", "names_changed", "false_per_10k", "wrong_fixes", "tokens_per_s"):
+        out.print(f"  {key:14} {res[key]}")
+    out.print(f"  recall by kind {res['recall_by_kind']}")
+    if examples:
+        for bucket, lines in sc.examples.items():
+            out.print(f"[bold]{bucket}[/]")
+            for line in lines:
+                out.print("  " + line, markup=False, highlight=False)
+
+
+@app.command("entities")
+def eval_entities(
+    data: Path = typer.Option(Path("../shared/eval"), "--data", help="Folder with conll2003-test.txt."),
+    model: str = typer.Option("", "--model", help="spaCy model package or path (default: newsflow's shipped model)."),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also measure untuned en_core_web_sm."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Entity-level precision, recall and F1 on CoNLL-2003 test (exact span, mapped label), tokens/s on one core."""
+    import json
+
+    from pipeline.measure.eval.entities import evaluate
+
+    test = data / "conll2003-test.txt"
+    if not test.exists():
+        err.print(f"newsflow: error: {test} not found; the CoNLL-2003 files live in ../shared/eval "
+                  "(pass --data DIR)", markup=False, highlight=False)
+        raise typer.Exit(2)
+    try:
+        res = evaluate(data, model=model, baseline=baseline)
+    except (OSError, ValueError) as exc:
+        err.print(f"newsflow: error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(res))
+        return
+    out.print(f"model: {res['model']}", markup=False, highlight=False)
+    out.print(f"CoNLL-2003 test ({res['documents']} documents, {res['speed']['tokens']} tokens): "
+              f"P {res['precision']:.3f}  R {res['recall']:.3f}  F1 {res['f1']:.3f}", markup=False, highlight=False)
+    for lab, r in res["per_label"].items():
+        out.print(f"  {lab:5} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}", markup=False, highlight=False)
+    out.print(f"tag stage speed, one thread: {res['tokens_per_s']:,} tokens per CPU-second "
+              f"({res['tokens_per_wall_s']:,} per wall-clock second)", markup=False, highlight=False)
+    if baseline:
+        out.print(f"baseline {res['baseline_model']}: P {res['baseline_precision']:.3f}  R {res['baseline_recall']:.3f}  "
+                  f"F1 {res['baseline_f1']:.3f}, {res['baseline_tokens_per_s']:,} tokens per CPU-second",
+                  markup=False, highlight=False)
