@@ -1,0 +1,1 @@
+"""Offline knowledge the stages share: languages (``language``) and places (``gazetteer``)."""

@@ -1,4 +1,13 @@
-"""Language detection (lingua), shared by the stages that only apply to some languages."""
+"""Languages: detection (lingua) and the languages the stages support, in one place.
+
+* ``detect``: the ISO 639-1 code of a text's language, with lingua's confidence. The normalize stage
+  uses it for an article that arrives without a language and is not plainly English by its words; the
+  language enricher fills the field for the articles that still have none.
+* ``ENGLISH``: the languages of the English-only parts of the pipeline (the normalize and tag stages, and
+  the enrichers registered ``english_only``): English, and ``None``, an article whose language is not
+  known (too little text to tell), which is handled as English. ``supports_english`` is the test they
+  all apply, and ``not_supported`` the reason each records in the article's ``skipped`` for the others.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,19 @@ from functools import lru_cache
 
 #: enough text to decide; longer texts only cost time
 SAMPLE_CHARS = 1500
+
+#: what the English-only stages and enrichers handle: English, and an unknown language (None)
+ENGLISH = frozenset({None, "en"})
+
+
+def supports_english(language: str | None) -> bool:
+    """Whether an English-only stage or enricher runs on an article in ``language``."""
+    return language in ENGLISH
+
+
+def not_supported(language: str | None) -> str:
+    """The reason recorded in ``skipped`` when a stage or enricher does not run for ``language``."""
+    return f"language {language} is not supported"
 
 
 @lru_cache(maxsize=1)

