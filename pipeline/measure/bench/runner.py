@@ -566,7 +566,7 @@ def summarize_collapsed(text: str, where: str = "") -> dict:
     if not total:
         return {"samples": 0, "file": where}
     top = sorted(inclusive.items(), key=lambda kv: -kv[1])
-    generic = ("threading.py", "concurrent/", "asyncio/", "typer/", "runpy", "pipeline/cli/__init__.py", "mode/", "run_stage",
+    generic = ("threading.py", "concurrent/", "asyncio/", "typer/", "runpy", "pipeline/cli/", "mode/", "run_stage",
                "<lambda>", "thread (")
     top = [(f, c) for f, c in top if not any(g in f for g in generic)][:15]
     return {"samples": total, "file": where,
