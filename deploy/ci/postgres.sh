@@ -11,11 +11,11 @@ if ! command -v pg_lsclusters >/dev/null 2>&1; then
 fi
 
 # The newest installed cluster (Debian's package creates one, "main", on install).
-read -r ver name port status _ < <(pg_lsclusters --no-header | sort -k1,1n | tail -n 1)
+read -r ver name port status _ < <(pg_lsclusters --no-header | sort -k1,1n | tail -n 1) || true
 if [ -z "${ver:-}" ]; then
     ver=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
     pg_createcluster "$ver" main >/dev/null
-    read -r ver name port status _ < <(pg_lsclusters --no-header | sort -k1,1n | tail -n 1)
+    read -r ver name port status _ < <(pg_lsclusters --no-header | sort -k1,1n | tail -n 1) || true
 fi
 [ "$port" = 5432 ] || { echo "postgres.sh: cluster $ver/$name listens on $port, the tests expect 5432" >&2; exit 1; }
 

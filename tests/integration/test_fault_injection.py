@@ -61,5 +61,7 @@ async def test_unexpected_error_in_each_stage_goes_to_dlq_and_stream_goes_on(bro
         assert MARK[s].encode() in payload  # the stage's input, as received
         if s != "parse":
             assert orjson.loads(payload)["origin"] == f"fault/{s}"  # the article record the stage was given
+        # where it was read, batching stages (tag, enrich) included
+        assert d["source_topic"] == topics.STAGE_TOPICS[s][0] and d["source_offset"] is not None, d
     assert {r["origin"] for r in reader.records[topics.ENRICHED]} == {g.origin for g in good}
     assert worker.alive()
