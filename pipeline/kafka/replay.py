@@ -448,13 +448,13 @@ class InProcessReplay:
 
     def run(self, msgs: list) -> list[tuple[str, bytes, bytes]]:
         """(topic, key, value) to send for a batch of input records."""
-        from pipeline.stages.chain import dead_letter
+        from pipeline.stages.chain import dead_letter, dead_letter_key
 
         out: list[tuple[str, bytes, bytes]] = []
 
         def fail(err: StageError, payload: bytes, m) -> None:
             dl = dead_letter(err, payload, source_topic=m.topic, source_partition=m.partition, source_offset=m.offset)
-            out.append((topics.DLQ, (err.article_id or err.origin).encode(), encode(dl)))
+            out.append((topics.DLQ, dead_letter_key(err), encode(dl)))
 
         live: list[tuple[Any, Any]] = []  # (message, the first stage's input)
         for m in msgs:

@@ -76,7 +76,7 @@ class Step:
         """The Kafka key the record is written with: news.parsed is keyed for the dedup partitioner,
         a dead letter by article id (or origin when the article never got one), the rest by article id."""
         if self.error is not None:
-            return (self.error.article_id or self.error.origin).encode()
+            return dead_letter_key(self.error)
         if self.topic == topics.PARSED:
             return dedup_stage.partition_key(self.record)  # type: ignore[arg-type]
         return self.record.id.encode()  # type: ignore[union-attr]
@@ -113,7 +113,12 @@ def run_stage(stage: str, origin: str, article_id: str | None, fn: Callable[[], 
         err = stage_error(stage, origin, article_id, exc)
         if err is exc:
             raise
-        raise err from (exc if err.__cause__ is exc else None)
+        raise err from err.__cause__  # None (too deep, out of memory): the huge context is not kept
+
+
+def dead_letter_key(err: StageError) -> bytes:
+    """A dead letter's Kafka key: the article id, or the origin when the article never got one."""
+    return (err.article_id or err.origin).encode()
 
 
 def dead_letter(
@@ -297,4 +302,4 @@ class Pipeline:
         return outcomes
 
 
-__all__ = ["Outcome", "Pipeline", "Step", "dead_letter", "run_stage", "stage_error"]
+__all__ = ["Outcome", "Pipeline", "Step", "dead_letter", "dead_letter_key", "run_stage", "stage_error"]

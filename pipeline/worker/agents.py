@@ -33,7 +33,7 @@ from pipeline.errors import StageError
 from pipeline.kafka.admin import topic_partitions
 from pipeline.kafka.wire import decode, encode, raw_from_message
 from pipeline.settings import Settings
-from pipeline.stages.chain import Pipeline, Step, dead_letter
+from pipeline.stages.chain import Pipeline, Step, dead_letter, dead_letter_key
 from pipeline.worker.faults import FaultInjector
 from schemas import Article
 
@@ -168,7 +168,7 @@ class StageAgents:
                          source_topic=m.topic, source_partition=m.partition, source_offset=m.offset)
         log.warning("dead letter: %s", err)
         try:
-            await self.topics[topics.DLQ].send(key=(err.article_id or err.origin).encode(), value=encode(dl))
+            await self.topics[topics.DLQ].send(key=dead_letter_key(err), value=encode(dl))
         except Exception:  # noqa: BLE001
             # Cannot even dead-letter it: stop hard, before the offset of this input is committed, so it
             # is delivered again after the restart instead of being skipped (at-least-once, never a gap).
