@@ -15,6 +15,7 @@ import pytest
 from pipeline import topics
 from pipeline.brokers.embedded import EMBEDDED, EmbeddedBroker, embedded_env
 from pipeline.settings import Settings
+from pipeline.worker.supervisor import stop_process
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "seed-article.txt"
@@ -91,13 +92,9 @@ class WorkerProcess:
             return
         if kill:
             self.proc.kill()
-        else:
-            self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
             self.proc.wait()
+        else:
+            stop_process(self.proc, wait_s=20)
 
 
 @pytest.fixture

@@ -92,13 +92,10 @@ class EmbeddedBroker:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        from pipeline.worker.supervisor import stop_process
+
+        if self.proc:
+            stop_process(self.proc, wait_s=5)
         self.proc = None
 
     def __enter__(self) -> "EmbeddedBroker":

@@ -111,7 +111,7 @@ def supervise(
         on_stopping()
     finally:
         if worker is not None:
-            stop_worker(worker)
+            stop_process(worker)
         if embedded:
             embedded.stop()
 
@@ -125,14 +125,16 @@ def start_worker(config: Path | None, env: dict[str, str], log_path: Path) -> su
                                 start_new_session=True)
 
 
-def stop_worker(worker: subprocess.Popen, wait_s: float = WORKER_STOP_S) -> None:
-    """SIGTERM (the worker's clean shutdown), then SIGKILL if it is still there after ``wait_s``."""
-    if worker.poll() is None:
-        worker.terminate()
+def stop_process(proc: subprocess.Popen, wait_s: float = WORKER_STOP_S) -> None:
+    """SIGTERM (a clean shutdown), then SIGKILL if it is still there after ``wait_s``; returns once it is gone.
+    Stops the worker here, the embedded broker and the tests' workers."""
+    if proc.poll() is None:
+        proc.terminate()
         try:
-            worker.wait(wait_s)
+            proc.wait(wait_s)
         except subprocess.TimeoutExpired:
-            worker.kill()
+            proc.kill()
+            proc.wait()
 
 
 async def watch(settings: Settings, items: Sequence, worker: subprocess.Popen, *, exit_when_done: bool,
