@@ -73,10 +73,8 @@ class Step:
 
     @property
     def key(self) -> bytes:
-        """The Kafka key the record is written with: news.parsed is keyed for the dedup partitioner,
-        a dead letter by article id (or origin when the article never got one), the rest by article id."""
-        if self.error is not None:
-            return dead_letter_key(self.error)
+        """The Kafka key the record is written with: news.parsed is keyed for the dedup partitioner, the rest
+        by article id (a dead letter's is ``dead_letter_key``)."""
         if self.topic == topics.PARSED:
             return dedup_stage.partition_key(self.record)  # type: ignore[arg-type]
         return self.record.id.encode()  # type: ignore[union-attr]
@@ -147,9 +145,9 @@ def dead_letter(
     )
 
 
-def _identity(item: Any) -> tuple[str, str | None]:
-    """(origin, article id) of a stage's input, for its errors."""
-    return item.origin, getattr(item, "id", None)
+def _failed(stage: str, item: Any, exc: BaseException) -> Step:
+    """The dead-letter Step of ``item``, whose stage raised ``exc``."""
+    return Step(topics.DLQ, error=stage_error(stage, item.origin, getattr(item, "id", None), exc), input=item)
 
 
 class Pipeline:
@@ -242,7 +240,7 @@ class Pipeline:
                 try:
                     out.append(one(item))
                 except Exception as exc:  # noqa: BLE001 - becomes this article's dead letter
-                    out.append(Step(topics.DLQ, error=stage_error(stage, *_identity(item), exc), input=item))
+                    out.append(_failed(stage, item, exc))
             return out
 
         return batch
@@ -262,10 +260,10 @@ class Pipeline:
         fn = self._batch_fns[stage]
         try:
             return fn(items)
-        except Exception:  # noqa: BLE001 - the batch failed as a whole: each article alone, to find the culprit
+        except Exception as exc:  # noqa: BLE001 - the batch failed as a whole: each article alone, to find the culprit
             if len(items) == 1:
-                return self._each(stage, lambda item: fn([item])[0])(items)
-            return [step for item in items for step in self.apply(stage, [item])]
+                return [_failed(stage, items[0], exc)]
+            return self._each(stage, lambda item: fn([item])[0])(items)
 
     def run(self, stages: Sequence[str], items: Sequence) -> list[Step]:
         """Run ``items`` through consecutive ``stages``: each item's last Step (the last stage's output,

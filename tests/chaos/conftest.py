@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chaos.ground_truth import GroundTruthTable, connect_or_skip
+from tests.chaos.ground_truth import GroundTruthTable
+from tests.services import postgres_or_skip
 
 
 def pytest_collection_modifyitems(config, items):
@@ -18,7 +19,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def pg_table(request):
-    conn = connect_or_skip()
+    conn = postgres_or_skip()
     table = GroundTruthTable(conn, f"chaos_{request.node.name[:40].lower()}")
     yield table
     conn.close()

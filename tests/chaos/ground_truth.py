@@ -16,12 +16,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import orjson
-import pytest
 
 from pipeline import topics
 from pipeline.kafka.clients import max_message_bytes
 from pipeline.settings import Settings
-from tests.services import postgres_or_skip as connect_or_skip  # noqa: F401 - the fault tests' name for it
 
 
 

@@ -13,7 +13,8 @@ from pipeline import topics
 from pipeline.kafka.clients import publish_raw
 from pipeline.kafka.admin import ensure_topics
 from schemas import RawArticle
-from tests.chaos.ground_truth import GroundTruthTable, TerminalReader, account, connect_or_skip, sink_rows
+from tests.chaos.ground_truth import GroundTruthTable, TerminalReader, account, sink_rows
+from tests.services import postgres_or_skip
 from tests.conftest import settings_for
 
 pytestmark = pytest.mark.integration
@@ -36,7 +37,7 @@ def hostile(marker: str) -> list[str]:
 
 
 async def test_injection_and_traversal_strings_are_stored_as_text(broker, make_worker, tmp_path):
-    conn = connect_or_skip()
+    conn = postgres_or_skip()
     table = GroundTruthTable(conn, "security_sink")
     canary = GroundTruthTable(conn, "security_canary")
     canary.upsert([{"id": "canary", "origin": "canary", "title": "still here", "body": "b"}])
