@@ -223,3 +223,17 @@ def test_kcat_produces_a_raw_article_and_reads_it_back_enriched(broker, make_wor
     article = EnrichedArticle.model_validate(orjson.loads(done.stdout.strip().splitlines()[0]))
     assert article.origin == "kcat/seed.txt" and "Vladimir Putin" in {e.canonical for e in article.entities}, \
         worker.log()[-3000:]
+
+
+def test_run_starts_a_local_kafka_processes_the_samples_and_stops_it(tmp_path):
+    kafka_only()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+    done = subprocess.run([sys.executable, "-m", "pipeline", "run", "--local-broker", "kafka", "--exit-when-done",
+                           "--timeout", "240"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "local Apache Kafka on 127.0.0.1:" in done.stderr
+    assert "5 input(s): 4 enriched, 1 duplicate(s), 0 rejected" in done.stderr, done.stderr[-3000:]
+    cluster = tmp_path / ".newsflow" / "kafka"
+    assert (cluster / "cluster.json").is_file() and (cluster / "node-1" / "data" / "meta.properties").is_file()
+    assert not (cluster / "node-1" / "pid").exists()  # stopped: the pid file goes with the JVM
