@@ -31,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.stages.enrich.linear import save  # noqa: E402
 from pipeline.stages.enrich.taxonomy import MEDIA_TOPICS  # noqa: E402
 from pipeline.stages.enrich.topics import document, seed_features, tokens  # noqa: E402
 
@@ -138,13 +139,7 @@ def fit(train: list[dict]):
         lr.fit(X, y)
         coef[:, j] = lr.coef_[0]
         intercept[j] = lr.intercept_[0]
-    vocab = vec.get_feature_names_out()
-    seed_coef, coef = coef[n_words:], coef[:n_words]
-    keep = np.argsort(-np.abs(coef).max(axis=1))[:MAX_VOCAB]
-    keep.sort()
-    return {"vocab": np.array(vocab[keep], dtype=str), "idf": vec.idf_[keep].astype(np.float32),
-            "coef": coef[keep].astype(np.float16), "intercept": intercept, "seed_coef": seed_coef,
-            "codes": np.array(codes)}
+    return vec, coef[:n_words], intercept, codes, coef[n_words:]
 
 
 def main(argv=None) -> int:
@@ -160,9 +155,8 @@ def main(argv=None) -> int:
     print(f"{len(items)} items: {len(gold)} section-labelled, {len(weak)} weakly labelled; "
           f"train {len(train)}, dev {len(dev)}", file=sys.stderr)
     print("train classes:", dict(Counter(ex["label"] for ex in train).most_common()), file=sys.stderr)
-    weights = fit(train)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **weights)
+    vec, coef, intercept, codes, seed_coef = fit(train)
+    save(args.out, vec, coef, intercept, codes, max_vocab=MAX_VOCAB, seed_coef=seed_coef)
     args.dev_out.parent.mkdir(parents=True, exist_ok=True)
     with gzip.GzipFile(args.dev_out, "wb", mtime=0) as f:
         for ex in dev:
