@@ -26,7 +26,7 @@ def warm_up() -> None:
 
     places.gazetteer()
     places.first_words()
-    sentiment.analyzer()
+    sentiment.model()
 
 
 def enrich(article: Article, *, enrichers: list[str] | None = None) -> Article:
