@@ -129,7 +129,7 @@ def _errors(texts: list[str], detect: Callable[[str], tuple[str | None, float | 
     return sum(not supports_english(detect(t)[0]) for t in texts)
 
 
-def language(conll: Path | None = Path("../shared/eval")) -> dict[str, Any]:
+def language(conll: Path | None = None) -> dict[str, Any]:
     from pipeline.knowledge.language import _lingua, detect, lower_words
 
     sets = {"sentiment_dev_headlines": [it["text"] for it in _read(DATA / "sentiment-dev.jsonl.gz")]}
@@ -141,5 +141,21 @@ def language(conll: Path | None = Path("../shared/eval")) -> dict[str, Any]:
                    "lingua_alone_not_english": _errors(texts, _lingua)} for name, texts in sets.items()}
 
 
-def run(conll: Path | None = Path("../shared/eval")) -> dict[str, Any]:
+def run(conll: Path | None = None) -> dict[str, Any]:
     return {"topics": topics(), "sentiment": sentiment(), "language": language(conll)}
+
+
+def report(res: dict[str, Any]) -> list[str]:
+    """The figures as lines, each beside its baseline."""
+    t, s = res["topics"], res["sentiment"]
+    m, b = t["model"], t["seed_vocabulary"]
+    lines = [f"topics ({t['items']} HuffPost dev items, first category): model accuracy {m['accuracy']}, "
+             f"mean class recall {m['mean_class_recall']}, {m['no_category']} without a category, calibration "
+             f"error {m['calibration_error']} | seed vocabulary {b['accuracy']}, {b['mean_class_recall']}, "
+             f"{b['no_category']} without"]
+    lines.append(f"sentiment ({s['items']} SEntFiN dev headlines): " + " | ".join(
+        f"{name} accuracy {v['accuracy']} macro-F1 {v['macro_f1']}" for name, v in s.items() if name != "items"))
+    for name, v in res["language"].items():
+        lines.append(f"language, {name}: {v['not_english']} of {v['items']} English texts detected as another "
+                     f"language | lingua alone {v['lingua_alone_not_english']}")
+    return lines
