@@ -19,22 +19,18 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
-import gzip
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, split, write_jsonl_gz  # noqa: E402
 
 from pipeline.stages.enrich.linear import save  # noqa: E402
 from pipeline.stages.enrich.sentiment import CLASSES, direction, terms, words  # noqa: E402
 
-SEED = 24
-DEV_SHARE = 0.2
 C = 4.0
 MAX_VOCAB = 30000
 
@@ -50,18 +46,6 @@ def read(path: Path) -> list[dict]:
             seen.add(title.lower())
             out.append({"text": title, "label": labels.pop()})
     return out
-
-
-def split(items: list[dict]) -> tuple[list[dict], list[dict]]:
-    rng = np.random.default_rng(SEED)
-    train, dev = [], []
-    for label in CLASSES:
-        exs = [it for it in items if it["label"] == label]
-        order = rng.permutation(len(exs))
-        n_dev = int(round(DEV_SHARE * len(exs)))
-        dev += [exs[i] for i in order[:n_dev]]
-        train += [exs[i] for i in order[n_dev:]]
-    return train, dev
 
 
 def fit(train: list[dict]):
@@ -94,10 +78,7 @@ def main(argv=None) -> int:
           f"train classes {dict(Counter(it['label'] for it in train))}", file=sys.stderr)
     vec, coef, intercept, direction_coef = fit(train)
     save(args.out, vec, coef, intercept, list(CLASSES), max_vocab=MAX_VOCAB, direction_coef=direction_coef)
-    args.dev_out.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.GzipFile(args.dev_out, "wb", mtime=0) as f:
-        for it in dev:
-            f.write((json.dumps(it) + "\n").encode())
+    write_jsonl_gz(args.dev_out, dev)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes), {args.dev_out}", file=sys.stderr)
     return 0
 

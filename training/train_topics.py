@@ -28,15 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, split, write_jsonl_gz  # noqa: E402
 
 from pipeline.stages.enrich.linear import save  # noqa: E402
 from pipeline.stages.enrich.taxonomy import MEDIA_TOPICS  # noqa: E402
 from pipeline.stages.enrich.topics import document, seed_features, tokens  # noqa: E402
 
-SEED = 24
-DEV_SHARE = 0.2
 WEAK_SHARE = 0.4
 C = 8.0
 MAX_VOCAB = 20000
@@ -99,21 +97,6 @@ def label(items: list[dict]) -> tuple[list[dict], list[dict]]:
     return gold, weak
 
 
-def split(gold: list[dict]) -> tuple[list[dict], list[dict]]:
-    rng = np.random.default_rng(SEED)
-    by_class: dict[str, list[dict]] = {}
-    for ex in gold:
-        by_class.setdefault(ex["label"], []).append(ex)
-    train, dev = [], []
-    for code in sorted(by_class):
-        exs = by_class[code]
-        order = rng.permutation(len(exs))
-        n_dev = int(round(DEV_SHARE * len(exs)))
-        dev += [exs[i] for i in order[:n_dev]]
-        train += [exs[i] for i in order[n_dev:]]
-    return train, dev
-
-
 def fit(train: list[dict]):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -157,11 +140,7 @@ def main(argv=None) -> int:
     print("train classes:", dict(Counter(ex["label"] for ex in train).most_common()), file=sys.stderr)
     vec, coef, intercept, codes, seed_coef = fit(train)
     save(args.out, vec, coef, intercept, codes, max_vocab=MAX_VOCAB, seed_coef=seed_coef)
-    args.dev_out.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.GzipFile(args.dev_out, "wb", mtime=0) as f:
-        for ex in dev:
-            f.write((json.dumps({"title": ex["title"], "body": ex["body"], "section": ex["section"],
-                                 "label": ex["label"]}) + "\n").encode())
+    write_jsonl_gz(args.dev_out, [{k: ex[k] for k in ("title", "body", "section", "label")} for ex in dev])
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes), {args.dev_out}", file=sys.stderr)
     return 0
 

@@ -59,3 +59,11 @@ def test_document_and_entity_sentiment():
     assert out["sentiment"].label == "negative" and -1 <= out["sentiment"].score < 0
     empty = sentiment(a.model_copy(update={"title": "", "body": ""}))
     assert empty["sentiment"].label in CLASSES
+
+
+def test_many_sentences_at_once_give_the_same_probabilities():
+    from pipeline.stages.enrich.sentiment import probabilities_many
+
+    texts = ["Profit fell.", "", "Xqzv", "Sales did not rise, costs fell sharply.", "Shares jumped 5 %."]
+    assert np.allclose(probabilities_many(texts), np.stack([probabilities(t) for t in texts]), atol=1e-5)
+    assert probabilities_many([]).shape == (0, 3)

@@ -114,8 +114,8 @@ def classify(article: Article) -> list[Category]:
     from pipeline.stages.enrich.topics import model
 
     m = model()
-    p = m.probabilities(article.title, article.body, article.source_categories)
-    if not m.known_words(article.title, article.body, article.source_categories):
+    p, known = m.predict(article.title, article.body, article.source_categories)
+    if not known:
         return []
     order = np.argsort(-p)[:MAX_CATEGORIES]
     out = []

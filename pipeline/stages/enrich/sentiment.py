@@ -188,6 +188,18 @@ def probabilities(text: str) -> np.ndarray:
     return e / e.sum()
 
 
+def probabilities_many(texts: list[str]) -> np.ndarray:
+    """``probabilities`` of many sentences at once (rows), the same figures."""
+    if not texts:
+        return np.zeros((0, len(CLASSES)), np.float32)
+    m = model()
+    ws = [words(t) for t in texts]
+    z = m.logits_many([with_pairs(w) for w in ws])
+    z += np.stack([direction(w) for w in ws]) @ m.extra["extra_direction_coef"]
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def tone(p: np.ndarray) -> float:
     return float(p[2] - p[0])
 
@@ -216,9 +228,11 @@ def _sentiment(probs: list[np.ndarray]) -> Sentiment:
 @enricher("sentiment", ("sentiment", "entity_sentiment"), english_only=True)
 def sentiment(article: Article) -> dict[str, Any]:
     spans = sentence_spans(article.body)
-    probs = [probabilities(article.body[s:e]) for s, e in spans]
-    title_probs = probabilities(article.title) if article.title else None
-    every = probs + ([title_probs] if title_probs is not None else [])
+    texts = [article.body[s:e] for s, e in spans] + ([article.title] if article.title else [])
+    rows = list(probabilities_many(texts))
+    probs = rows[:len(spans)]
+    title_probs = rows[len(spans)] if article.title else None
+    every = rows
     if not every:
         every = [probabilities("")]
     starts = [s for s, _ in spans]

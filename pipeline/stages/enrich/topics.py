@@ -46,14 +46,15 @@ class TopicModel(LinearModel):
         self.codes = self.classes
         self.seed_coef = self.extra["extra_seed_coef"]  # (classes, classes)
 
-    def known_words(self, title: str, body: str, labels: list[str] = ()) -> int:
-        """How many distinct words of the article the model has weights for."""
-        return len(self.features(tokens(document(title, body, labels)))[0])
+    def predict(self, title: str, body: str, labels: list[str] = ()) -> tuple[np.ndarray, int]:
+        """Each class's probability (one-vs-rest logistic regression), in ``codes`` order, and how many
+        distinct words of the article the model knows."""
+        idx, x = self.features(tokens(document(title, body, labels)))
+        z = self.intercept + x @ self.coef[idx] + seed_features(title, body, labels) @ self.seed_coef
+        return 1.0 / (1.0 + np.exp(-z)), len(idx)
 
     def probabilities(self, title: str, body: str, labels: list[str] = ()) -> np.ndarray:
-        """Each class's probability (one-vs-rest logistic regression), in ``codes`` order."""
-        z = self.logits(tokens(document(title, body, labels))) + seed_features(title, body, labels) @ self.seed_coef
-        return 1.0 / (1.0 + np.exp(-z))
+        return self.predict(title, body, labels)[0]
 
 
 @lru_cache(maxsize=1)
