@@ -33,3 +33,11 @@ def test_report_puts_each_figure_beside_its_baseline():
     lines = report(res)
     assert "model accuracy 0.9" in lines[0] and "seed vocabulary 0.2" in lines[0]
     assert "vader accuracy 0.5" in lines[1] and "lingua alone 2" in lines[2]
+
+
+def test_without_development_sets_the_quality_half_says_so(tmp_path, monkeypatch):
+    from pipeline.measure.eval import enrich as ev
+
+    monkeypatch.setattr(ev, "DATA", tmp_path)
+    res = ev.run()
+    assert "skipped" in res and report(res)[0].startswith("quality: skipped")
