@@ -67,3 +67,15 @@ def test_no_known_word_no_category():
 def test_tokens_lower_case_words():
     assert tokens("U.S. Profit-taking hit 3 stocks") == ["u", "s", "profit-taking", "hit", "stocks"]
     assert np.isfinite(model().probabilities("a", "b")).all()
+
+
+@pytest.mark.parametrize("word,wrong", [
+    ("european", "economy, business and finance"), ("firefox", "disaster, accident and emergency incident"),
+    ("portal", "economy, business and finance"), ("policy", "crime, law and justice"),
+    ("games", "lifestyle and leisure"),
+])
+def test_seed_words_the_issue_found_matching_wrongly(word, wrong):
+    from pipeline.stages.enrich.categories import classes_of
+    from pipeline.stages.enrich.taxonomy import MEDIA_TOPICS
+
+    assert wrong not in {MEDIA_TOPICS[i][1] for i in classes_of(word)}

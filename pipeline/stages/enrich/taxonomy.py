@@ -24,14 +24,15 @@ MEDIA_TOPICS: list[tuple[str, str, str]] = [
      "nato defence defense pentagon negotiat* settlement escalat* de-escalat* annex* sanction* "
      "deploy* deterren* nuclear arms security border* genocide massacre"),
     ("medtop:02000000", "crime, law and justice",
-     "crime criminal* police police policeman policemen policing arrest* arrested charge* charged court* judge* jury trial* prosecut* "
+     "crime criminal* police policeman policemen policing arrest* arrested charge* charged court* judge* "
+     "jury trial* prosecut* "
      "lawyer* attorney* lawsuit* sue* sued convict* conviction sentence* sentenced prison* jail* "
      "murder* homicide theft robbery fraud* corruption brib* smuggl* traffick* investigat* detective "
      "suspect* verdict guilty innocent appeal* supreme justice legal illegal* law laws lawmaker* "
      "regulat* ruling ruled indict* felony misdemeanor cybercrime gang* cartel* drug*"),
     ("medtop:03000000", "disaster, accident and emergency incident",
      "disaster* earthquake* quake* tsunami* flood* flooding hurricane* typhoon* cyclone* tornado* wildfire* "
-     "fire* blaze* explosion* blast* crash* collision* derail* accident* emergenc* rescue* rescuer* "
+     "fire fires firefighter* blaze* explosion* blast* crash* collision* derail* accident* emergenc* rescue* rescuer* "
      "evacuat* victim* injured injur* dead death* toll casualt* survivor* collapse* landslide* avalanche* "
      "volcano* eruption drought famine outage* blackout* spill* leak* heatstroke heatwave"),
     ("medtop:04000000", "economy, business and finance",
@@ -39,7 +40,7 @@ MEDIA_TOPICS: list[tuple[str, str, str]] = [
      "inflation interest rate* gdp growth recession trade trading export* import* tariff* company "
      "companies corporat* firm* industr* manufactur* factor* profit* revenue* earnings sales price* "
      "cost* costing consumer* retail* supply chain* shipping port ports cargo container* logistic* currenc* "
-     "euro* dollar* yen budget* debt* tax* oil gas energy power electricity commodit* semiconductor* "
+     "euro euros eurozone dollar* yen budget* debt* tax* oil gas energy power electricity commodit* semiconductor* "
      "chip* chipmaking equipment merger* acquisition* startup* ceo* shareholder* analyst* economist* "
      "billion million demand"),
     ("medtop:05000000", "education",
