@@ -10,8 +10,8 @@ The data (where it came from, its licence, why it is not one of the reserved set
 2. A stratified fifth is the development set (``training/data/sentiment-dev.jsonl.gz``, what
    ``newsflow eval enrich`` scores); the rest trains.
 3. Sublinear TF-IDF over ``sentiment.terms`` (words with negation marked, and word pairs, so
-   "profit fell" and "not rise" are features of their own) and the two ``sentiment.direction``
-   features, multinomial logistic regression.
+   "profit fell" and "not rise" are features of their own) and the three ``sentiment.rules``
+   features (two of direction, VADER's compound score), multinomial logistic regression.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, split, write_jsonl_gz  # noqa: E402
 
 from pipeline.stages.enrich.linear import save  # noqa: E402
-from pipeline.stages.enrich.sentiment import CLASSES, direction, terms, words  # noqa: E402
+from pipeline.stages.enrich.sentiment import CLASSES, rules, terms, words  # noqa: E402
 
 C = 4.0
 MAX_VOCAB = 30000
@@ -56,7 +56,7 @@ def fit(train: list[dict]):
 
     vec = TfidfVectorizer(analyzer=terms, sublinear_tf=True, min_df=2, dtype=np.float32)
     X_words = vec.fit_transform([it["text"] for it in train])
-    dirs = np.stack([direction(words(it["text"])) for it in train])
+    dirs = np.stack([rules(words(it["text"]), it["text"]) for it in train])
     X = hstack([X_words, csr_matrix(dirs)]).tocsr()
     y = np.array([CLASSES.index(it["label"]) for it in train])
     lr = LogisticRegression(C=C, max_iter=3000)  # multinomial (lbfgs)
@@ -76,8 +76,8 @@ def main(argv=None) -> int:
     train, dev = split(items)
     print(f"{len(items)} headlines with one sentiment; train {len(train)}, dev {len(dev)}; "
           f"train classes {dict(Counter(it['label'] for it in train))}", file=sys.stderr)
-    vec, coef, intercept, direction_coef = fit(train)
-    save(args.out, vec, coef, intercept, list(CLASSES), max_vocab=MAX_VOCAB, direction_coef=direction_coef)
+    vec, coef, intercept, rules_coef = fit(train)
+    save(args.out, vec, coef, intercept, list(CLASSES), max_vocab=MAX_VOCAB, rules_coef=rules_coef)
     write_jsonl_gz(args.dev_out, dev)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes), {args.dev_out}", file=sys.stderr)
     return 0

@@ -6,13 +6,16 @@ sentiment.npz``, read with numpy, see ``linear.py``).
 The model reads words with their negation marked ("did not rise" gives ``not_rise``) and pairs of
 neighbouring words, and two features of direction (``direction``): a measure a company wants more of
 (profit, sales, orders) or less of (loss, costs, debt) moving up or down within a few words: "profit
-fell" and "costs rose" are worse, "loss narrowed" is better, whatever words the training set had.
+fell" and "costs rose" are worse, "loss narrowed" is better, whatever words the training set had; and
+VADER's compound score as one more feature, for the general words financial headlines do not teach
+("heatstroke", "struggled"): on SemEval-2017 Task 5 headlines, a test of other news, it took the model's
+polarity accuracy from 0.727 to 0.754 (VADER alone 0.721) with the development figures unchanged.
 Each sentence (and the title) gets the three probabilities; a text's tone is P(positive) − P(negative),
 and its label the most probable class of the mean probabilities of its sentences (the title counts
 as a sentence).
 
 VADER (vaderSentiment, a lexicon and rules for social media) was the first version of this enricher;
-``vader_score`` keeps it as the baseline ``newsflow eval enrich`` measures the model against.
+alone (``vader_score``, ``vader_label``) it is the baseline ``newsflow eval enrich`` measures the model against.
 """
 
 from __future__ import annotations
@@ -173,17 +176,23 @@ def model() -> LinearModel:
     return LinearModel(MODEL)
 
 
+def rules(ws: list[str], text: str) -> np.ndarray:
+    """The model's three rule features of a text: its two ``direction`` features and VADER's compound
+    score (a general-English lexicon the headlines of the training set do not teach)."""
+    return np.append(direction(ws), np.float32(vader_score(text)))
+
+
 def features(text: str) -> tuple[list[str], np.ndarray]:
-    """The model's terms of one text, and its ``direction`` features."""
+    """The model's terms of one text, and its ``rules`` features."""
     ws = words(text)
-    return with_pairs(ws), direction(ws)
+    return with_pairs(ws), rules(ws, text)
 
 
 def probabilities(text: str) -> np.ndarray:
     """P(negative), P(neutral), P(positive) of one sentence."""
     m = model()
     ts, dirs = features(text)
-    z = m.logits(ts) + dirs @ m.extra["extra_direction_coef"]
+    z = m.logits(ts) + dirs @ m.extra["extra_rules_coef"]
     e = np.exp(z - z.max())
     return e / e.sum()
 
@@ -195,7 +204,7 @@ def probabilities_many(texts: list[str]) -> np.ndarray:
     m = model()
     ws = [words(t) for t in texts]
     z = m.logits_many([with_pairs(w) for w in ws])
-    z += np.stack([direction(w) for w in ws]) @ m.extra["extra_direction_coef"]
+    z += np.stack([rules(w, t) for w, t in zip(ws, texts)]) @ m.extra["extra_rules_coef"]
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 

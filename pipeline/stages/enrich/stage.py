@@ -27,6 +27,7 @@ def warm_up() -> None:
     places.gazetteer()
     places.first_words()
     sentiment.model()
+    sentiment.analyzer()
 
 
 def enrich(article: Article, *, enrichers: list[str] | None = None) -> Article:
