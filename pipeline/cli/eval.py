@@ -43,9 +43,13 @@ def eval_enrich(
     paths: Optional[list[str]] = typer.Argument(None, help="Inputs (default: the bundled samples and the seed article)."),
     articles: int = typer.Option(2000, "--articles", min=1, help="Articles to enrich (the inputs, repeated)."),
     enrichers: Optional[str] = typer.Option(None, "--enrichers", help="Comma-separated enrichers (default all)."),
+    quality: bool = typer.Option(True, "--quality/--no-quality",
+                                 help="Also score topics, sentiment and language on the development sets."),
+    data: Path = typer.Option(DEFAULT_EVAL_DIR, "--data", help="Folder with conll2003-valid.txt (language)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object instead of a table."),
 ) -> None:
-    """Articles per second of the whole enrich stage on one core (tagging done once, untimed)."""
+    """Topic, sentiment and language quality on the development sets beside their baselines, and articles
+    per second of the whole enrich stage on one core (tagging done once, untimed)."""
     import json
 
     from pipeline.stages.enrich import REGISTRY
@@ -57,11 +61,20 @@ def eval_enrich(
         raise ConfigError(f"unknown enricher(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
     try:
         res = bench(paths or None, articles=articles, enrichers=names)
+        if quality:
+            from pipeline.measure.eval.enrich import run as score
+
+            res["quality"] = score(data)
     except (ValueError, OSError) as exc:
         raise ConfigError(str(exc)) from None
     if as_json:
         out.print_json(json.dumps(res))
         return
+    if quality:
+        from pipeline.measure.eval.enrich import report
+
+        for line in report(res["quality"]):
+            out.print(line, markup=False, highlight=False)
     out.print(f"enrich stage: [bold]{res['articles_per_s']}[/] articles/s wall, {res['articles_per_cpu_s']} per CPU-second "
               f"on cpu {res['cpu']} ({res['articles']} articles, {res['distinct_articles']} distinct, "
               f"mean {res['mean_chars']} chars); p50 {res['latency_ms_p50']} ms, p95 {res['latency_ms_p95']} ms")
