@@ -75,7 +75,7 @@ ED2_MIN_LEN = 4
 SPLIT_RARE_ZIPF = 2.0
 SPLIT_ZIPF = 3.0
 #: a word wordfreq knows is two words glued only when it is this much rarer (log10) than the phrase (tothe)
-GLUE_RARITY = 3.0
+GLUE_RARITY = 2.0
 #: a repair must beat keeping the word by this much (log10)
 MARGIN = 0.0
 
