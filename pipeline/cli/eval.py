@@ -1,4 +1,4 @@
-"""``newsflow eval dedup|enrich|typos|entities``: the quality (and speed) of a stage on labelled data."""
+"""``newsflow eval dedup|enrich|typos|extraction|entities``: the quality (and speed) of a stage on labelled data."""
 
 from __future__ import annotations
 
@@ -112,6 +112,33 @@ def eval_typos(
             out.print(f"[bold]{bucket}[/]")
             for line in lines:
                 out.print("  " + line, markup=False, highlight=False)
+
+
+@app.command("extraction")
+def eval_extraction(
+    data: Optional[Path] = typer.Option(None, "--data", help="Dev set (JSONL, xz): default devsets/extraction.jsonl.xz."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Body and title extraction of the parse stage on real news pages, with trafilatura alone as the baseline."""
+    import json
+
+    from pipeline.measure.eval.extraction import DEFAULT_DEVSET, EvalDataMissing, evaluate
+
+    try:
+        res = evaluate(data or DEFAULT_DEVSET)
+    except EvalDataMissing as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1)
+    if as_json:
+        print(json.dumps(res, ensure_ascii=False))
+        return
+    out.print(f"[bold]extraction[/] on {res['newsflow']['pages']} pages of {res['devset']}")
+    for name in ("newsflow", "trafilatura"):
+        r = res[name]
+        out.print(f"  {name:12} body F1 {r['body_f1']}  titles exact {r['titles_exact']} ({r['titles_right']})  "
+                  f"{r['ms_per_page']} ms/page")
+    for line in res["newsflow"]["wrong_titles"]:
+        out.print("  wrong title: " + line, markup=False, highlight=False)
 
 
 @app.command("entities")

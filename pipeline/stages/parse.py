@@ -385,8 +385,10 @@ def strip_site_name(title: str, names: list[str], url: str | None = None) -> str
 
 
 def choose_title(page, extracted: str | None, sitename: str | None, url: str | None) -> str:
-    """The page's own headline: JSON-LD ``headline``, then ``og:title``, then the ``h1`` the document
-    title starts with (or the only ``h1``), then what trafilatura chose; without the site's name."""
+    """The page's own headline, without the site's name: the ``h1`` that og:title or the JSON-LD
+    ``headline`` confirms (or that one of them, or the document title, starts with before a separator:
+    ``Headline | Author``), else the JSON-LD ``headline`` or ``og:title``, else an ``h1`` sharing most of
+    its words with the document title, else what trafilatura chose."""
     extracted = " ".join((extracted or "").split())
     if page is None:
         return extracted
@@ -395,13 +397,26 @@ def choose_title(page, extracted: str | None, sitename: str | None, url: str | N
     doc_title = " ".join((page.findtext(".//title") or "").split())
     h1s = [t for t in (" ".join(h.text_content().split()) for h in page.iter("h1")) if t]
     names = [sitename or "", publisher, _meta(page, "og:site_name", "application-name")]
-    title = headline or og
+    metas = [t for t in (headline, og) if t]
+    title = next((h for h in h1s if any(_key(h) == _key(m) for m in metas)), "")
+    title = title or next((h for h in h1s for m in metas + [doc_title] if _starts_headline(m, h)), "")
+    title = title or (metas[0] if metas else "")
     if not title:
-        starts = [h for h in h1s if doc_title.lower().startswith(h.lower()) or h.lower() in extracted.lower()]
-        title = starts[0] if starts else (h1s[0] if len(set(h1s)) == 1 else extracted or doc_title)
-    if not title:
-        return ""
-    return strip_site_name(title, names, url)
+        doc_words = set(_key_words(doc_title))
+        title = next((h for h in h1s if (w := _key_words(h)) and sum(x in doc_words for x in w) >= 0.5 * len(w)), "")
+    title = title or extracted or doc_title
+    return strip_site_name(title, names, url) if title else ""
+
+
+def _key_words(s: str) -> list[str]:
+    return re.findall(r"\w+", s.lower())
+
+
+def _starts_headline(title: str, h1: str) -> bool:
+    """``Headline | Author | Site`` starts with the h1 ``Headline``, then a separator."""
+    if len(h1) < 10 or not title.startswith(h1):
+        return False
+    return bool(_TITLE_SEP_RE.match(title, len(h1)))
 
 
 # --------------------------------------------------------------------------------------------------
