@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipeline.measure.eval.typos import EvalDataMissing
+
 DEFAULT_DEVSET = Path(__file__).resolve().parents[3] / "devsets" / "extraction.jsonl.xz"
 _TOKEN_RE = re.compile(r"\w+")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
-
-
-class EvalDataMissing(Exception):
-    pass
 
 
 def token_f1(got: str, want: str) -> float:
