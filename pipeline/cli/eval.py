@@ -77,26 +77,36 @@ def eval_typos(
     docs: Optional[int] = typer.Option(None, "--docs", min=1, help="Only the first N documents."),
     split: str = typer.Option("test", "--split", help="CoNLL file to use: test (measured), valid or train (tuning)."),
     examples: bool = typer.Option(False, "--examples", help="Also print missed repairs and wrong changes."),
+    pairs: str = typer.Option("codespell", "--pairs", help="Misspellings to inject: codespell (its dictionary) or "
+                              "wikipedia (Wikipedia's lists of common misspellings, devsets/wikipedia-misspellings.tsv)."),
+    baseline: bool = typer.Option(False, "--baseline", help="Also score plain symspellpy on the same errors."),
 ) -> None:
     """Typo repair on CoNLL-2003 news with injected misspellings, broken and glued words."""
     import json
 
-    from pipeline.measure.eval.typos import EvalDataMissing, evaluate
+    from pipeline.measure.eval.typos import PAIR_SOURCES, EvalDataMissing, evaluate, plain_symspell
 
     if split not in ("test", "valid", "train"):
         err.print(f"[red]error:[/] --split must be test, valid or train, not {split!r}")
+        raise typer.Exit(2)
+    if pairs not in PAIR_SOURCES:
+        err.print(f"[red]error:[/] --pairs must be one of {', '.join(PAIR_SOURCES)}, not {pairs!r}")
         raise typer.Exit(2)
     settings = state.settings()
     from pipeline.stages.normalize import load_custom_words
 
     try:
         custom = load_custom_words(settings)
-        sc = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom)
+        sc = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom, pairs_from=pairs)
+        base = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom, pairs_from=pairs,
+                        repair=plain_symspell) if baseline else None
     except (EvalDataMissing, NewsflowError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1)
     res = sc.as_dict()
-    res.update(split=split, seed=seed)
+    res.update(split=split, seed=seed, pairs=pairs)
+    if base is not None:
+        res["baseline_plain_symspell"] = base.as_dict()
     if examples:
         res["examples"] = sc.examples
     if as_json:
@@ -107,6 +117,11 @@ def eval_typos(
     for key in ("recall", "precision", "names_changed", "false_per_10k", "wrong_fixes", "tokens_per_s"):
         out.print(f"  {key:14} {res[key]}")
     out.print(f"  recall by kind {res['recall_by_kind']}")
+    out.print(f"  misspelling recall by edits {res['misspelling_recall_by_edits']}")
+    if base is not None:
+        b = res["baseline_plain_symspell"]
+        out.print("  baseline, plain symspellpy on lower-case words: " + ", ".join(
+            f"{k} {b[k]}" for k in ("recall", "precision", "names_changed", "false_per_10k", "tokens_per_s")))
     if examples:
         for bucket, lines in sc.examples.items():
             out.print(f"[bold]{bucket}[/]")

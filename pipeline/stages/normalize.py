@@ -224,6 +224,8 @@ def is_known(lw: str) -> bool:
                     return False  # matchs: matches is the plural
                 if _zipf(stem + repl) >= FUNCTION_ZIPF or (suf in ("ist", "ists", "ism") and len(stem) < 4):
                     continue  # theer, boths: function words take no suffix; agaist is no aga-ist
+                if _likelier_slip(lw, stem):
+                    return False  # intrest, generaly, monts: interest, generally, months are one slip away
                 return True
     if not attested:
         return False
@@ -266,6 +268,19 @@ def _headed_compound(lw: str) -> bool:
             stem = lw[: -len(head)]
             return stem in _words() and SPLIT_ZIPF <= _zipf(stem) < FUNCTION_ZIPF
     return False
+
+
+#: a derived form is a slip when a word one edit away is this much more common (log10; swelters stays
+#: beside shelters, 2.6 more common)
+SLIP_NEIGHBOUR_GAP = 3.0
+
+
+def _likelier_slip(lw: str, stem: str) -> bool:
+    """A dictionary word one edit from ``lw``, not built on the same stem, far more common than ``lw``."""
+    z = _zipf(lw)
+    same_stem = {stem + end for end in ("", "s", "es", "ed", "ing", "er", "ers", "y", "e", "es")}
+    return any(s.distance == 1 and s.term not in same_stem and _zipf(s.term) >= z + SLIP_NEIGHBOUR_GAP
+               for s in _lookup(lw))
 
 
 def _logp_uni(w: str) -> float:
