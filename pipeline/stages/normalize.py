@@ -410,9 +410,14 @@ def _calendar_split(lw: str) -> str | None:
     return None
 
 
+#: a word this common is no slip for a month or day name
+CALENDAR_SLIP_MAX_ZIPF = 2.0
+
+
 def _calendar_slip(lw: str) -> str | None:
-    """A month or day name (six letters or more) one slip from ``lw``, a word no list knows."""
-    if len(lw) < 6 or _zipf(lw) > 0:
+    """A month or day name (six letters or more) one slip from ``lw``, a word no list knows well
+    (Setpember; Saterday, Febuary: misspellings common enough for wordfreq to have seen them)."""
+    if len(lw) < 6 or _zipf(lw) >= CALENDAR_SLIP_MAX_ZIPF:
         return None
     for s in _lookup(lw):
         if s.distance == 1 and len(s.term) >= 6 and s.term in _CALENDAR:
@@ -502,6 +507,7 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
     z = _zipf(lw)
     keep = LOG_P_UNKNOWN + KEEP_ZIPF_WEIGHT * z + (REPEAT_BONUS if seen[lw] > 1 else 0.0)
     choices: list[Choice] = []
+    compound = bool(_split_candidates(lw))
     for s in _lookup(lw):
         if min_zipf is not None and s.distance > 1:
             continue  # capitalized words: one slip at most (Simec is no misspelt Some)
@@ -512,12 +518,17 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
         if lw == s.term + "s" and len(s.term) >= 6 and not s.term.endswith("s"):
             continue  # deferreds: the plural the writer meant (jargon), not a stray letter
         slip = _slip_logp(lw, s.term, s.distance)
-        score = (slip + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
+        alike = _sounds_alike(lw, s.term)
+        score = (slip + (SOUND_ALIKE_BONUS if alike else 0.0) + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
                  + (CONTEXT_BONUS if seen[s.term] else 0.0))
         if s.term[0] != lw[0] and s.term[:2] != lw[1::-1]:
             score += FIRST_LETTER_LOGP  # typists rarely get the first letter wrong
         # The kind of slip ranks the candidates; whether to change the word at all is judged on distance.
-        choices.append(Choice(s.term, "spelling", score, ERR_LOGP[s.distance] - slip))
+        # two edits that keep the sound are judged likelier, unless the word is two words closed up
+        # (smallsat is no slip for smallest)
+        judged = max(ERR_LOGP[s.distance], SOUND_ALIKE_LOGP) if alike and not compound else ERR_LOGP[s.distance]
+        # (the sound ranks candidates; whether to change the word is judged without its bonus)
+        choices.append(Choice(s.term, "spelling", score, judged - slip - (SOUND_ALIKE_BONUS if alike else 0.0)))
     one_slip = any(s.distance == 1 for s in _lookup(lw))
     for a, b in (_split_candidates(lw) if seen[lw] <= 1 and split else ()):  # taxidriver twice: the writer's spelling
         if z > SPLIT_MAX_ZIPF and min(_zipf(a), _zipf(b)) < 5.5 \
@@ -540,6 +551,32 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
     base = keep + ((_logp_uni(nxt) - 0.4) if nxt else 0.0)
     best.gain += best.slip_adjust - base
     return best if best.gain >= MARGIN else None
+
+
+#: log10 bonus, in ranking, of a candidate that sounds like the word typed (wich: which, not with; writers
+#: spell by ear), and the log10 probability such a slip is judged at (two edits: seperete, tommorow)
+SOUND_ALIKE_BONUS = 1.0
+SOUND_ALIKE_LOGP = -4.0
+
+
+@lru_cache(maxsize=200_000)
+def _sound(w: str) -> str:
+    import jellyfish
+
+    return jellyfish.metaphone(w)
+
+
+def _sounds_alike(typed: str, meant: str) -> bool:
+    """The same Metaphone key and the same first letter (a typist's slip rarely keeps the sound)."""
+    return typed[0] == meant[0] and len(typed) >= 4 and _sound(typed) == _sound(meant)
+
+
+#: contractions written without their apostrophe (frequent on the web, so wordfreq knows them), where the
+#: bare form is no English word (cant, wont, hell, shell, well stay)
+_CONTRACTIONS = {"im": "I'm", "ive": "I've", "dont": "don't", "doesnt": "doesn't", "didnt": "didn't",
+                 "isnt": "isn't", "wasnt": "wasn't", "arent": "aren't", "werent": "weren't", "hasnt": "hasn't",
+                 "havent": "haven't", "couldnt": "couldn't", "wouldnt": "wouldn't", "shouldnt": "shouldn't",
+                 "youre": "you're", "theyre": "they're", "youve": "you've", "theyve": "they've"}
 
 
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -615,6 +652,11 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
         start, end = m.start(), m.end()
         if word[-2:] in ("'s", "’s") and "'" not in word[:-2] and "’" not in word[:-2]:
             word, end = word[:-2], end - 2  # regsion's: the word before the possessive
+        if word in _CONTRACTIONS and (start == 0 or text[start - 1] in " \t\n\"“(") \
+                and text[end : end + 1] in ("", " ", ",", ".", "\n", "?", "!", "\"", "”") \
+                and not any(s < end and e > start for s, e in protected):
+            edits.append(Edit(start, end, _CONTRACTIONS[word], "spelling"))
+            continue  # im, dont: common on the web, a contraction without its apostrophe in running text
         if len(word) < 3 or "'" in word or "’" in word:
             continue
         lw = word.lower()

@@ -206,3 +206,21 @@ def test_title_case_headline_word_repaired():
 def test_glued_function_words_still_split_but_not_compounds():
     a = normalize(art(ENGLISH_LEAD + "It is a Norwegian settlement ofjust over 1,000 people, and the rollout went well."))
     assert "of just over" in a.body and "rollout" in a.body
+
+
+def test_contractions_without_apostrophe_in_running_text():
+    a = normalize(art(ENGLISH_LEAD + '"im not sure we dont need more," she said. The IM team and DONT stayed.'))
+    assert '"I\'m not sure we don\'t need more,"' in a.body
+    assert "The IM team and DONT stayed." in a.body
+    check_offsets(a)
+
+
+def test_common_misspellings_of_days_and_words():
+    a = normalize(art(ENGLISH_LEAD + "The vote is on Saterday and the intrest rate is generaly low."))
+    assert "on Saturday" in a.body and "interest rate" in a.body
+    check_offsets(a)
+
+
+def test_sound_alike_misspellings_fixed():
+    a = normalize(art(ENGLISH_LEAD + "They will meet tommorow to seperate the two accounts."))
+    assert "meet tomorrow to separate" in a.body
