@@ -227,11 +227,13 @@ def is_known(lw: str) -> bool:
                 if _likelier_slip(lw, stem):
                     return False  # intrest, generaly, monts: interest, generally, months are one slip away
                 return True
-    if not attested:
-        return False
     for pre in _PREFIXES:
         if lw.startswith(pre) and len(lw) - len(pre) >= 5 and lw[len(pre):] in words:
-            return True
+            rest = lw[len(pre):]
+            # an unattested one (nonemergencies, supersample) when its word is common and the two are no
+            # phrase that could have been glued (underpressure)
+            if attested or (_zipf(rest) >= SPLIT_ZIPF and f"{pre} {rest}" not in _bigrams()[0]):
+                return True
     return False
 
 
@@ -244,8 +246,9 @@ _VARIANT_ENDINGS = (("or", "our"), ("ors", "ours"), ("er", "re"), ("ers", "res")
                     ("og", "ogue"), ("ogs", "ogues"), ("ense", "ence"), ("eled", "elled"), ("eling", "elling"))
 #: a spelling variant must be at least this common in wordfreq (a writer's spelling, not a one-off slip)
 VARIANT_ZIPF = 1.5
-#: closed compounds of a common word and one of these (hairlike, weeklong, monthslong, chipmaking)
-KNOWN_HEADS = ("making", "maker", "makers", "based", "backed", "owned", "wide", "free", "proof", "like", "long")
+#: closed compounds of a common word and one of these (hairlike, weeklong, monthslong, chipmaking, cashierless)
+KNOWN_HEADS = ("making", "maker", "makers", "based", "backed", "owned", "wide", "free", "proof", "like", "long",
+               "less")
 
 
 def _spelling_variant(lw: str) -> bool:
@@ -388,8 +391,9 @@ def split_glued_words(text: str, names: set[str]) -> list[Edit]:
     return edits
 
 
-#: a word: letters of any script (Tšosane, Ólafur, façade are one word each), apostrophes inside
-_WORD_TOKEN_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+#: a word: letters of any script (Tšosane, Ólafur, façade are one word each), apostrophes, soft hyphens and
+#: zero-width joiners inside (Netan\u00adyahu is one word)
+_WORD_TOKEN_RE = re.compile("[^\\W\\d_]+(?:['’\u00ad\u200b-\u200d\u2060][^\\W\\d_]+)*")
 _SENTENCE_END_RE = re.compile(r"(?:[.!?:•|]|^|\n)\s*[\"“‘(\[]?\s*$")
 _ABBREV_END_RE = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Col|Lt|Sgt|Capt|Prof|Jr|Sr|No))\.\s*$")
 _VOWEL_RE = re.compile(r"[aeiouy]")

@@ -224,3 +224,9 @@ def test_common_misspellings_of_days_and_words():
 def test_sound_alike_misspellings_fixed():
     a = normalize(art(ENGLISH_LEAD + "They will meet tommorow to seperate the two accounts."))
     assert "meet tomorrow to separate" in a.body
+
+
+def test_soft_hyphen_and_productive_forms_left_alone():
+    a = normalize(art(ENGLISH_LEAD + "Obama and Netan\u00adyahu met. Cashierless shops handle nonemergencies and "
+                                     "supersample the images."))
+    assert a.corrections == [], [(c.original, c.corrected) for c in a.corrections]
