@@ -476,11 +476,12 @@ COMPOUND_HEADS = ("making", "maker", "makers", "based", "backed", "owned", "led"
                   "ware", "like", "style")
 
 
-def _split_candidates(lw: str) -> list[tuple[str, str]]:
+@lru_cache(maxsize=50_000)
+def _split_candidates(lw: str) -> tuple[tuple[str, str], ...]:
     words = _words()
     out = []
     if any(lw.endswith(h) and len(lw) - len(h) >= 3 for h in COMPOUND_HEADS):
-        return out
+        return ()
     for i in range(1, len(lw)):
         a, b = lw[:i], lw[i:]
         if (len(a) > 1 or a in ("a", "i")) and (len(b) > 1 or b == "a") and a in words and b in words \
@@ -491,7 +492,7 @@ def _split_candidates(lw: str) -> list[tuple[str, str]]:
             elif max(za, zb) >= FUNCTION_ZIPF and min(len(a), len(b)) >= 2 and min(za, zb) >= SPLIT_RARE_ZIPF \
                     and len(a if za < zb else b) >= 5:
                 out.append((a, b))  # a very common word glued to a rarer one: tocapitalise, theincursion
-    return out
+    return tuple(out)
 
 
 @dataclass
@@ -511,7 +512,6 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
     z = _zipf(lw)
     keep = LOG_P_UNKNOWN + KEEP_ZIPF_WEIGHT * z + (REPEAT_BONUS if seen[lw] > 1 else 0.0)
     choices: list[Choice] = []
-    compound = bool(_split_candidates(lw))
     for s in _lookup(lw):
         if min_zipf is not None and s.distance > 1:
             continue  # capitalized words: one slip at most (Simec is no misspelt Some)
@@ -530,7 +530,9 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
         # The kind of slip ranks the candidates; whether to change the word at all is judged on distance.
         # two edits that keep the sound are judged likelier, unless the word is two words closed up
         # (smallsat is no slip for smallest)
-        judged = max(ERR_LOGP[s.distance], SOUND_ALIKE_LOGP) if alike and not compound else ERR_LOGP[s.distance]
+        judged = ERR_LOGP[s.distance]
+        if alike and s.distance > 1 and not _split_candidates(lw):
+            judged = max(judged, SOUND_ALIKE_LOGP)
         # (the sound ranks candidates; whether to change the word is judged without its bonus)
         choices.append(Choice(s.term, "spelling", score, judged - slip - (SOUND_ALIKE_BONUS if alike else 0.0)))
     one_slip = any(s.distance == 1 for s in _lookup(lw))
