@@ -84,7 +84,7 @@ def eval_typos(
     """Typo repair on CoNLL-2003 news with injected misspellings, broken and glued words."""
     import json
 
-    from pipeline.measure.eval.typos import PAIR_SOURCES, EvalDataMissing, evaluate, plain_symspell
+    from pipeline.measure.eval.typos import PAIR_SOURCES, EvalDataMissing, clean_page_changes, evaluate, plain_symspell
 
     if split not in ("test", "valid", "train"):
         err.print(f"[red]error:[/] --split must be test, valid or train, not {split!r}")
@@ -93,18 +93,20 @@ def eval_typos(
         err.print(f"[red]error:[/] --pairs must be one of {', '.join(PAIR_SOURCES)}, not {pairs!r}")
         raise typer.Exit(2)
     settings = state.settings()
-    from pipeline.stages.normalize import load_custom_words
+    from pipeline.stages.normalize import load_custom_words, normalize
 
     try:
         custom = load_custom_words(settings)
         sc = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom, pairs_from=pairs)
         base = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom, pairs_from=pairs,
                         repair=plain_symspell) if baseline else None
+        clean = clean_page_changes(lambda a: normalize(a, custom_words=custom))
     except (EvalDataMissing, NewsflowError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1)
     res = sc.as_dict()
     res.update(split=split, seed=seed, pairs=pairs)
+    res["clean_pages"] = {k: v for k, v in clean.items() if k != "examples" or examples}
     if base is not None:
         res["baseline_plain_symspell"] = base.as_dict()
     if examples:
@@ -118,6 +120,9 @@ def eval_typos(
         out.print(f"  {key:14} {res[key]}")
     out.print(f"  recall by kind {res['recall_by_kind']}")
     out.print(f"  misspelling recall by edits {res['misspelling_recall_by_edits']}")
+    c = res["clean_pages"]
+    out.print(f"  changes to clean news text (extraction dev set, {c['pages']} English pages, {c['words']} words): "
+              f"{c['changes']}, {c['changes_per_10k']} per 10,000 words")
     if base is not None:
         b = res["baseline_plain_symspell"]
         out.print("  baseline, plain symspellpy on lower-case words: " + ", ".join(

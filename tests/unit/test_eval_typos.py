@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from pipeline.measure.eval.typos import Score, build_doc, read_conll, score_doc
 from pipeline.stages.normalize import normalize
-from schemas import Article
+from schemas import Article, Correction
 
 CONLL = """-DOCSTART- -X- -X- O
 
@@ -111,3 +111,19 @@ def test_misspellings_scored_by_edit_distance():
     score_doc(built, art, sc, {})
     assert dict(sc.by_distance) == {"1": 1, "2+": 1}
     assert sc.as_dict()["misspelling_recall_by_edits"] == {"1": 0.0, "2+": 0.0}
+
+
+def test_clean_page_changes_counts_every_change():
+    from pipeline.measure.eval.typos import clean_page_changes
+
+    untouched = clean_page_changes(lambda a: a)
+    assert untouched["pages"] >= 30 and untouched["changes"] == 0 and untouched["words"] > 20_000
+
+    def shout_the(a):
+        i = a.body.find(" the ")
+        if i < 0:
+            return a
+        c = Correction(original="the", corrected="THE", start=i + 1, end=i + 4, kind="spelling", field="body")
+        return a.model_copy(update={"corrections": [c]})
+
+    assert clean_page_changes(shout_the)["changes"] >= 25  # one a page with " the " (not the German or French ones)

@@ -466,3 +466,29 @@ def plain_symspell(article: Article, *, custom_words: frozenset[str] = frozenset
                 edits.append(Edit(m.start(), m.end(), found[0].term, "spelling"))
         fields[fld], corrections = apply_edits(text, edits, fld, corrections)
     return article.model_copy(update={**fields, "corrections": corrections})
+
+
+def clean_page_changes(repair=None) -> dict:
+    """Changes made to real, edited news text: the main text of the English pages of the extraction dev set
+    (``devsets/extraction.jsonl.xz``), where nearly every change damages a word that was right."""
+    from pipeline.measure.eval.extraction import DEFAULT_DEVSET, load
+    from pipeline.stages.normalize import normalize
+
+    repair = repair or normalize
+    received = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    pages = words = 0
+    changes: list[str] = []
+    for page in load(DEFAULT_DEVSET):
+        art = Article(id=page["name"], origin=page["name"], received_at=received, raw_format="html",
+                      title=page["title"], body=page["body"].replace("\n", "\n\n"))
+        out = repair(art)
+        if "normalize" in out.skipped:
+            continue  # not English
+        pages += 1
+        words += len(_ALPHA_WORD.findall(art.title)) + len(_ALPHA_WORD.findall(art.body))
+        changes += [f"{page['name']}: {c.original!r} -> {c.corrected!r}" for c in out.corrections]
+    return {"pages": pages, "words": words, "changes": len(changes),
+            "changes_per_10k": round(len(changes) / words * 10_000, 2) if words else None, "examples": changes}
+
+
+_ALPHA_WORD = re.compile(r"\w+")
