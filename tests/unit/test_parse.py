@@ -153,3 +153,24 @@ def test_html_data_table_kept_layout_table_not():
     from pipeline.stages.parse import _html_tree, extraction_options
 
     assert extraction_options(_html_tree(html)) == {"include_tables": False}  # links, not data
+
+
+@pytest.mark.parametrize("head", [
+    '<script type="application/ld+json">{not json</script>',
+    '<script type="application/ld+json">[{"@graph": [{"headline": ["a", "b"]}, {"headline": 7}]}]</script>',
+    '<script type="application/ld+json">{"headline": "", "publisher": ["x"]}</script>',
+    '<meta property="og:title" content="">',
+    '<meta property="og:title">',
+])
+def test_html_odd_metadata_falls_back_to_the_h1(head):
+    html = f"<html><head><title>Storm hits coast | Coast News</title>{head}</head><body><article>" \
+           f"<h1>Storm hits coast</h1>{PROSE}</article></body></html>"
+    assert parse(raw(html)).title == "Storm hits coast"
+
+
+def test_html_title_helpers_survive_an_unreadable_tree():
+    from pipeline.stages.parse import _html_tree, choose_title, extraction_options
+
+    assert _html_tree("") is None
+    assert extraction_options(None) == {"include_tables": False}
+    assert choose_title(None, " Storm  hits ", None, None) == "Storm hits"
