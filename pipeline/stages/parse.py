@@ -388,7 +388,7 @@ def choose_title(page, extracted: str | None, sitename: str | None, url: str | N
     """The page's own headline, without the site's name: the ``h1`` that og:title or the JSON-LD
     ``headline`` confirms (or that one of them, or the document title, starts with before a separator:
     ``Headline | Author``), else the JSON-LD ``headline`` or ``og:title``, else an ``h1`` sharing most of
-    its words with the document title, else what trafilatura chose."""
+    its words with the document title, else the document title, else what trafilatura chose."""
     extracted = " ".join((extracted or "").split())
     if page is None:
         return extracted
@@ -404,7 +404,11 @@ def choose_title(page, extracted: str | None, sitename: str | None, url: str | N
     if not title:
         doc_words = set(_key_words(doc_title))
         title = next((h for h in h1s if (w := _key_words(h)) and sum(x in doc_words for x in w) >= 0.5 * len(w)), "")
-    title = title or extracted or doc_title
+    # no page metadata and no h1 it confirms: the document title (an h1 that shares nothing with it is a
+    # section's name: "Allergies Health Center")
+    if not title and doc_title and not _is_site_name(doc_title, _site_keys(names, url)):
+        title = doc_title  # (a <title> that is only the site's name is no headline)
+    title = title or extracted
     return strip_site_name(title, names, url) if title else ""
 
 

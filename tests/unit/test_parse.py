@@ -174,3 +174,13 @@ def test_html_title_helpers_survive_an_unreadable_tree():
     assert _html_tree("") is None
     assert extraction_options(None) == {"include_tables": False}
     assert choose_title(None, " Storm  hits ", None, None) == "Storm hits"
+
+
+def test_html_title_without_metadata():
+    section = f"""<html><head><title>Babies who eat peanuts early may avoid allergy</title></head><body>
+    <h1>Allergies Health Center</h1><article><h2>Babies who eat peanuts early may avoid allergy</h2>{PROSE}
+    </article></body></html>"""
+    assert parse(raw(section)).title == "Babies who eat peanuts early may avoid allergy"
+    site_only = f"""<html><head><title>Coast News</title><meta property="og:site_name" content="Coast News">
+    </head><body><article><h1>Storm hits coast</h1>{PROSE}</article></body></html>"""
+    assert parse(raw(site_only)).title == "Storm hits coast"
