@@ -153,9 +153,9 @@ def eval_extraction(
         print(json.dumps(res, ensure_ascii=False))
         return
     out.print(f"[bold]extraction[/] on {res['newsflow']['pages']} pages of {res['devset']}")
-    for name in ("newsflow", "trafilatura"):
+    for name in ("newsflow", "trafilatura", "trafilatura_without_tables"):
         r = res[name]
-        out.print(f"  {name:12} body F1 {r['body_f1']}  titles exact {r['titles_exact']} ({r['titles_right']})  "
+        out.print(f"  {name:26} body F1 {r['body_f1']}  titles exact {r['titles_exact']} ({r['titles_right']})  "
                   f"{r['ms_per_page']} ms/page")
     for line in res["newsflow"]["wrong_titles"]:
         out.print("  wrong title: " + line, markup=False, highlight=False)

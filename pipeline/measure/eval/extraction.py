@@ -8,6 +8,8 @@ the same run, through trafilatura alone with its default options:
 * body F1: token-level F1 of the body against the main text (lower-case words, counted with repeats),
   averaged over pages (the usual measure of article-extraction benchmarks);
 * titles exact: the title equals the headline (whitespace and quote styles aside).
+
+A second baseline, trafilatura without tables and comments, is what the parse stage ran before issue 20.
 """
 
 from __future__ import annotations
@@ -79,12 +81,12 @@ def load(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def _trafilatura_alone(html: str) -> tuple[str, str]:
+def _trafilatura_alone(html: str, **options) -> tuple[str, str]:
     import trafilatura
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        doc = trafilatura.bare_extraction(html, with_metadata=True)
+        doc = trafilatura.bare_extraction(html, with_metadata=True, **options)
     return ((doc.title or "") if doc else ""), ((doc.text or "") if doc else "")
 
 
@@ -94,13 +96,17 @@ def evaluate(path: Path = DEFAULT_DEVSET) -> dict:
     from schemas import RawArticle
 
     pages = load(path)
-    ours, base = System(), System()
+    ours, base, no_tables = System(), System(), System()
     received = datetime(2025, 1, 1, tzinfo=timezone.utc)
     for page in pages:
         t0 = time.process_time()
         title, body = _trafilatura_alone(page["html"])
         base.seconds += time.process_time() - t0
         base.add(page["name"], title, body, page["title"], page["body"])
+        t0 = time.process_time()
+        title, body = _trafilatura_alone(page["html"], include_comments=False, include_tables=False)
+        no_tables.seconds += time.process_time() - t0
+        no_tables.add(page["name"], title, body, page["title"], page["body"])
         raw = RawArticle.from_bytes(page["html"].encode("utf-8"), f"devset/{page['name']}", received_at=received,
                                     media_type="text/html")
         t0 = time.process_time()
@@ -111,4 +117,5 @@ def evaluate(path: Path = DEFAULT_DEVSET) -> dict:
             title, body = "", ""
         ours.seconds += time.process_time() - t0
         ours.add(page["name"], title, body, page["title"], page["body"])
-    return {"devset": str(path), "newsflow": ours.as_dict(), "trafilatura": base.as_dict()}
+    return {"devset": str(path), "newsflow": ours.as_dict(), "trafilatura": base.as_dict(),
+            "trafilatura_without_tables": no_tables.as_dict()}
