@@ -2,7 +2,7 @@
 
 One module per command group, each command a thin call into the packages:
 ``process`` (process), ``stream`` (worker, topics, ingest, tail, run), ``replay`` (replay), ``bench`` (bench,
-soak), ``schemas`` (schemas export/baseline), ``eval`` (eval dedup/enrich/typos/extraction/entities), ``sinks`` (sink
+soak), ``schemas`` (schemas export/baseline), ``eval`` (eval dedup/enrich/typos/entities), ``sinks`` (sink
 jsonl/postgres); ``context`` holds what they share (the global options, the consoles), ``render`` the
 terminal rendering of records.
 """
