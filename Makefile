@@ -63,6 +63,7 @@ bench: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/newsflow eval dedup
 	$(BIN)/newsflow eval typos
+	$(BIN)/newsflow eval extraction
 	$(BIN)/newsflow eval entities
 	$(BIN)/newsflow eval enrich
 

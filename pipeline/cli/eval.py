@@ -1,4 +1,4 @@
-"""``newsflow eval dedup|enrich|typos|entities``: the quality (and speed) of a stage on labelled data."""
+"""``newsflow eval dedup|enrich|typos|extraction|entities``: the quality (and speed) of a stage on labelled data."""
 
 from __future__ import annotations
 
@@ -90,26 +90,38 @@ def eval_typos(
     docs: Optional[int] = typer.Option(None, "--docs", min=1, help="Only the first N documents."),
     split: str = typer.Option("test", "--split", help="CoNLL file to use: test (measured), valid or train (tuning)."),
     examples: bool = typer.Option(False, "--examples", help="Also print missed repairs and wrong changes."),
+    pairs: str = typer.Option("codespell", "--pairs", help="Misspellings to inject: codespell (its dictionary) or "
+                              "wikipedia (Wikipedia's lists of common misspellings, devsets/wikipedia-misspellings.tsv)."),
+    baseline: bool = typer.Option(False, "--baseline", help="Also score plain symspellpy on the same errors."),
 ) -> None:
     """Typo repair on CoNLL-2003 news with injected misspellings, broken and glued words."""
     import json
 
-    from pipeline.measure.eval.typos import EvalDataMissing, evaluate
+    from pipeline.measure.eval.typos import PAIR_SOURCES, EvalDataMissing, clean_page_changes, evaluate, plain_symspell
 
     if split not in ("test", "valid", "train"):
         err.print(f"[red]error:[/] --split must be test, valid or train, not {split!r}")
         raise typer.Exit(2)
+    if pairs not in PAIR_SOURCES:
+        err.print(f"[red]error:[/] --pairs must be one of {', '.join(PAIR_SOURCES)}, not {pairs!r}")
+        raise typer.Exit(2)
     settings = state.settings()
-    from pipeline.stages.normalize import load_custom_words
+    from pipeline.stages.normalize import load_custom_words, normalize
 
     try:
         custom = load_custom_words(settings)
-        sc = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom)
+        sc = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom, pairs_from=pairs)
+        base = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom, pairs_from=pairs,
+                        repair=plain_symspell) if baseline else None
+        clean = clean_page_changes(lambda a: normalize(a, custom_words=custom))
     except (EvalDataMissing, NewsflowError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1)
     res = sc.as_dict()
-    res.update(split=split, seed=seed)
+    res.update(split=split, seed=seed, pairs=pairs)
+    res["clean_pages"] = {k: v for k, v in clean.items() if k != "examples" or examples}
+    if base is not None:
+        res["baseline_plain_symspell"] = base.as_dict()
     if examples:
         res["examples"] = sc.examples
     if as_json:
@@ -120,11 +132,46 @@ def eval_typos(
     for key in ("recall", "precision", "names_changed", "false_per_10k", "wrong_fixes", "tokens_per_s"):
         out.print(f"  {key:14} {res[key]}")
     out.print(f"  recall by kind {res['recall_by_kind']}")
+    out.print(f"  misspelling recall by edits {res['misspelling_recall_by_edits']}")
+    c = res["clean_pages"]
+    out.print(f"  changes to clean news text (extraction dev set, {c['pages']} English pages, {c['words']} words): "
+              f"{c['changes']}, {c['changes_per_10k']} per 10,000 words")
+    if base is not None:
+        b = res["baseline_plain_symspell"]
+        out.print("  baseline, plain symspellpy on lower-case words: " + ", ".join(
+            f"{k} {b[k]}" for k in ("recall", "precision", "names_changed", "false_per_10k", "tokens_per_s")))
     if examples:
         for bucket, lines in sc.examples.items():
             out.print(f"[bold]{bucket}[/]")
             for line in lines:
                 out.print("  " + line, markup=False, highlight=False)
+
+
+@app.command("extraction")
+def eval_extraction(
+    data: Optional[Path] = typer.Option(None, "--data", help="Dev set (JSONL, xz): default devsets/extraction.jsonl.xz."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Body and title extraction of the parse stage on real news pages, with trafilatura alone as the baseline."""
+    import json
+
+    from pipeline.measure.eval.extraction import DEFAULT_DEVSET, EvalDataMissing, evaluate
+
+    try:
+        res = evaluate(data or DEFAULT_DEVSET)
+    except EvalDataMissing as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1)
+    if as_json:
+        print(json.dumps(res, ensure_ascii=False))
+        return
+    out.print(f"[bold]extraction[/] on {res['newsflow']['pages']} pages of {res['devset']}")
+    for name in ("newsflow", "trafilatura", "trafilatura_without_tables"):
+        r = res[name]
+        out.print(f"  {name:26} body F1 {r['body_f1']}  titles exact {r['titles_exact']} ({r['titles_right']})  "
+                  f"{r['ms_per_page']} ms/page")
+    for line in res["newsflow"]["wrong_titles"]:
+        out.print("  wrong title: " + line, markup=False, highlight=False)
 
 
 @app.command("entities")
