@@ -237,3 +237,26 @@ def test_all_caps_headline_and_raw_category_line():
     assert names["Japan"].label == "GPE" and names["China"].label == "GPE"
     assert "Eastern Europe Politics USA World" not in names
     assert not any(e.label == "PERSON" for e in out.entities), out.entities
+
+
+def _in(language: str, title: str, body: str) -> Article:
+    return art(title, body).model_copy(update={"language": language})
+
+
+def test_non_english_article_is_skipped_with_a_reason():
+    (de,) = tag_batch([_in("de", "Scholz in Berlin", "Bundeskanzler Olaf Scholz sprach am Montag in Berlin.")])
+    assert de.entities == [] and de.skipped["tag"] == "language de is not supported"
+
+
+def test_french_article_gets_entities_with_ontonotes_labels():
+    en = art("Macron visits Berlin", "French President Emmanuel Macron met Olaf Scholz in Berlin on Monday.")
+    fr = _in("fr", "Macron à Berlin", "Emmanuel Macron a rencontré Olaf Scholz à Berlin mardi. "
+                                     "La Commission européenne et Renault ont réagi.")
+    out_en, out_fr = tag_batch([en, fr])
+    assert "tag" not in out_fr.skipped
+    got = {e.canonical or e.text: e.label for e in out_fr.entities}
+    assert got.get("Emmanuel Macron") == "PERSON" and got.get("Olaf Scholz") == "PERSON"
+    assert got.get("Berlin") == "GPE" and got.get("Renault") == "ORG", got
+    assert {e.label for e in out_fr.entities} <= {"PERSON", "ORG", "GPE", "LOC"}
+    # the English article in the same batch still goes through the English model
+    assert {e.canonical for e in out_en.entities if e.label == "PERSON"} >= {"Emmanuel Macron", "Olaf Scholz"}
