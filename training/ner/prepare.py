@@ -48,8 +48,8 @@ EXTRA_TRAIN = (("uner-en-ewt", "train", 0), ("wikigold", "all", 0), ("btc", "tra
                ("wnut17", "train", 0), ("tweebank-ner", "train", 0))
 
 
-def convert(path: Path, nlp, docs=None, classes=("PER", "ORG", "LOC", "MISC")) -> tuple[DocBin, dict[str, int]]:
-    docs = read_conll(path) if docs is None else docs
+def convert(docs, nlp, classes=("PER", "ORG", "LOC", "MISC")) -> tuple[DocBin, dict[str, int]]:
+    """Gold spans with fine labels, plus silver spans for the classes the set does not annotate."""
     silver = SILVER | (MISC_LABELS if "MISC" not in classes else set())
     stats: dict[str, int] = {}
     db = DocBin(store_user_data=False)
@@ -77,6 +77,12 @@ def convert(path: Path, nlp, docs=None, classes=("PER", "ORG", "LOC", "MISC")) -
     return db, stats
 
 
+def _report(what: str, stats: dict[str, int]) -> None:
+    print(what)
+    for k in sorted(stats):
+        print(f"  {k}: {stats[k]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/eval", help="folder with conll2003-{train,valid}.txt")
@@ -91,12 +97,10 @@ def main() -> None:
     nlp = spacy.load(args.model, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
     both = DocBin(store_user_data=False)
     for split, name in (("train", "train"), ("valid", "dev")):
-        db, stats = convert(data / f"conll2003-{split}.txt", nlp)
+        db, stats = convert(read_conll(data / f"conll2003-{split}.txt"), nlp)
         db.to_disk(out / f"{name}.spacy")
         both.merge(db)
-        print(f"{split}: {len(db)} docs -> {out / (name + '.spacy')}")
-        for k in sorted(stats):
-            print(f"  {k}: {stats[k]}")
+        _report(f"{split}: {len(db)} docs -> {out / (name + '.spacy')}", stats)
     both.to_disk(out / "trainval.spacy")
     print(f"train+valid: {len(both)} docs -> {out / 'trainval.spacy'}")
     if args.extra:
@@ -108,15 +112,13 @@ def main() -> None:
             docs = ner_sets.read_set(Path(args.extra), name, split)
             if limit and len(docs) > limit:
                 docs = random.Random(0).sample(docs, limit)
-            db, stats = convert(Path(args.extra) / name / f"{split}.txt", nlp, docs, spec.classes)
+            db, stats = convert(docs, nlp, spec.classes)
             mix.merge(db)
-            print(f"{name}/{split} ({spec.licence}): {len(db)} docs")
-            for k in sorted(stats):
-                print(f"  {k}: {stats[k]}")
+            _report(f"{name}/{split} ({spec.licence}): {len(db)} docs", stats)
         mix.to_disk(out / "mix.spacy")
         print(f"mix: {len(mix)} docs -> {out / 'mix.spacy'}")
         dev = ner_sets.read_set(Path(args.extra), "uner-en-ewt", "dev")
-        db, _ = convert(Path(args.extra) / "uner-en-ewt" / "dev.txt", nlp, dev, ner_sets.SETS["uner-en-ewt"].classes)
+        db, _ = convert(dev, nlp, ner_sets.SETS["uner-en-ewt"].classes)
         db.to_disk(out / "mixdev.spacy")
 
 
