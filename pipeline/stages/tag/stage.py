@@ -5,7 +5,8 @@
 runs into the first paragraph; offsets point into the normalized field they came from.
 
 The default model is newsflow's own (``pipeline/models/ner-news``: en_core_web_sm's NER fine-tuned on
-CoNLL-2003 with OntoNotes labels, see ``training/ner``); without it, en_core_web_sm is used.
+CoNLL-2003 and permissively licensed ner-extra sets with OntoNotes labels, see ``training/ner``);
+without it, en_core_web_sm is used.
 Canonical entities (``pipeline.stages.tag.entities``) merge the mentions of one entity in an article and
 carry ISO 3166 country codes for countries and cities.
 
