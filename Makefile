@@ -70,12 +70,14 @@ eval: $(STAMP)
 clean:
 	rm -rf $(VENV) .newsflow .pytest_cache
 
-# Issue #5: the shipped NER model (pipeline/models/ner-news), reproducible from CoNLL-2003 in ../shared/eval
+# Issues #5, #19: the shipped NER model (pipeline/models/ner-news), reproducible from CoNLL-2003 and
+# ner-extra in ../shared/eval
 NER_DATA ?= ../shared/eval
 train-ner: $(STAMP)
-	$(BIN)/python training/ner/prepare.py --data $(NER_DATA) --out training/ner/corpus
+	$(BIN)/python training/ner/prepare.py --data $(NER_DATA) --out training/ner/corpus --extra $(NER_DATA)/ner-extra
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice $(BIN)/python -m spacy train training/ner/config.cfg --output training/ner/output
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice $(BIN)/python -m spacy train training/ner/config-stage2.cfg --output training/ner/output/stage2 --paths.base training/ner/output/model-best
-	rm -rf pipeline/models/ner-news && cp -r training/ner/output/stage2/model-last pipeline/models/ner-news
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice $(BIN)/python -m spacy train training/ner/config-stage3.cfg --output training/ner/output/stage3 --paths.base training/ner/output/stage2/model-last
+	rm -rf pipeline/models/ner-news && cp -r training/ner/output/stage3/model-last pipeline/models/ner-news
 	$(BIN)/python training/ner/gazetteer.py --corpus training/ner/corpus/trainval.spacy --out pipeline/models/ner-news/gazetteer.json
 	du -sh pipeline/models/ner-news

@@ -176,12 +176,15 @@ def eval_extraction(
 
 @app.command("entities")
 def eval_entities(
-    data: Path = typer.Option(Path("../shared/eval"), "--data", help="Folder with conll2003-test.txt."),
-    model: str = typer.Option("", "--model", help="spaCy model package or path (default: newsflow's shipped model)."),
+    data: Path = typer.Option(Path("../shared/eval"), "--data", help="Folder with conll2003-test.txt (and ner-extra/)."),
+    model: str = typer.Option("", "--model", help="A candidate spaCy model (path or package), measured beside the shipped one."),
     baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also measure untuned en_core_web_sm."),
+    extra: Optional[Path] = typer.Option(None, "--extra", help="Folder of the out-of-domain sets (default: DATA/ner-extra)."),
+    max_tokens: int = typer.Option(40000, "--max-tokens", help="Tokens read from each out-of-domain test split (0: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Entity-level precision, recall and F1 on CoNLL-2003 test (exact span, mapped label), tokens/s on one core."""
+    """Entity F1 on CoNLL-2003 test and each out-of-domain test split (exact span, mapped label), stock vs
+    shipped (vs candidate), and the tag stage's tokens per CPU-second, in one run."""
     import json
 
     from pipeline.measure.eval.entities import evaluate
@@ -192,21 +195,26 @@ def eval_entities(
                   "(pass --data DIR)", markup=False, highlight=False)
         raise typer.Exit(2)
     try:
-        res = evaluate(data, model=model, baseline=baseline)
+        res = evaluate(data, model=model, baseline=baseline, extra=extra, max_tokens=max_tokens)
     except (OSError, ValueError) as exc:
         err.print(f"newsflow: error: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     if as_json:
         print(json.dumps(res))
         return
-    out.print(f"model: {res['model']}", markup=False, highlight=False)
-    out.print(f"CoNLL-2003 test ({res['documents']} documents, {res['speed']['tokens']} tokens): "
-              f"P {res['precision']:.3f}  R {res['recall']:.3f}  F1 {res['f1']:.3f}", markup=False, highlight=False)
-    for lab, r in res["per_label"].items():
-        out.print(f"  {lab:5} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}", markup=False, highlight=False)
-    out.print(f"tag stage speed, one thread: {res['tokens_per_s']:,} tokens per CPU-second "
-              f"({res['tokens_per_wall_s']:,} per wall-clock second)", markup=False, highlight=False)
-    if baseline:
-        out.print(f"baseline {res['baseline_model']}: P {res['baseline_precision']:.3f}  R {res['baseline_recall']:.3f}  "
-                  f"F1 {res['baseline_f1']:.3f}, {res['baseline_tokens_per_s']:,} tokens per CPU-second",
-                  markup=False, highlight=False)
+    for col, desc in res["models"].items():
+        out.print(f"{col}: {desc}", markup=False, highlight=False)
+    cols = res["columns"]
+    out.print("entity F1 (exact span, CoNLL classes; P/R in --json)", markup=False, highlight=False)
+    out.print(f"{'set':16} {'tokens':>7}  " + "  ".join(f"{c:>{max(len(c), 6)}}" for c in cols),
+              markup=False, highlight=False)
+    for name, row in res["sets"].items():
+        cells = "  ".join(f"{row['scores'][c]['f1']:>{max(len(c), 6)}.3f}" for c in cols)
+        out.print(f"{name:16} {row['tokens']:>7}  {cells}", markup=False, highlight=False)
+    ood = [r for n, r in res["sets"].items() if n != "conll2003-test"]
+    if ood:
+        cells = "  ".join(f"{sum(r['scores'][c]['f1'] for r in ood) / len(ood):>{max(len(c), 6)}.3f}" for c in cols)
+        out.print(f"{'mean of OOD':16} {'':>7}  {cells}", markup=False, highlight=False)
+    for col, sp in res["speed"].items():
+        out.print(f"tag stage speed, {col}, one thread: {sp['tokens_per_s']:,} tokens per CPU-second "
+                  f"({sp['tokens_per_wall_s']:,} per wall-clock second)", markup=False, highlight=False)
