@@ -144,6 +144,8 @@ class LocalKafka:
     """
 
     kind = "kafka"
+    #: what a client of it is given, as settings (``env()``: as variables)
+    settings = LOCAL_PROFILE
 
     def __init__(self, data_dir: Path, nodes: int = 1, heap_mb: int | None = None, say=lambda msg: None,
                  broker_config: dict[str, str] | None = None):
@@ -155,13 +157,12 @@ class LocalKafka:
         self.broker_config = broker_config or {}
         self.version = kafka_version()
         self.nodes = self._layout(nodes)
+        self._log_offsets: dict[int, int] = {}  # where each node's log was when it was last started
 
     # --- what clients are given ----------------------------------------------------------------------
     @property
     def address(self) -> str:
         return ",".join(n.address for n in self.nodes)
-
-    settings = LOCAL_PROFILE
 
     def env(self) -> dict[str, str]:
         return {f"NEWSFLOW_{k.upper()}": str(v) for k, v in LOCAL_PROFILE.items()}
@@ -281,7 +282,6 @@ class LocalKafka:
 
     def _spawn(self, libs: Path, node: Node) -> None:
         node.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_offsets = getattr(self, "_log_offsets", {})
         self._log_offsets[node.id] = node.log_path.stat().st_size if node.log_path.exists() else 0
         with open(node.dir / "stdout.log", "ab") as out:
             node.proc = subprocess.Popen(
