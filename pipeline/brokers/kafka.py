@@ -323,7 +323,8 @@ class LocalKafka:
                                   "stop it or use another data directory")
 
     def stop(self) -> None:
-        """SIGTERM every node (a clean shutdown), SIGKILL what is left after ``STOP_WAIT_S``."""
+        """SIGTERM every node at once (a clean shutdown), SIGKILL what is left after ``STOP_WAIT_S``; all at once
+        because one by one, a node shutting down would wait for controllers already stopped."""
         running = [n for n in self.nodes if n.alive()]
         for node in running:
             node.proc.terminate()
@@ -349,14 +350,11 @@ class LocalKafka:
             node.proc.wait()
 
     def stop_node(self, node_id: int) -> None:
+        from pipeline.worker.supervisor import stop_process
+
         node = self.node(node_id)
-        if node.alive():
-            node.proc.terminate()
-            try:
-                node.proc.wait(STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                node.proc.kill()
-                node.proc.wait()
+        if node.proc is not None:
+            stop_process(node.proc, wait_s=STOP_WAIT_S)
 
     def start_node(self, node_id: int) -> None:
         node = self.node(node_id)
