@@ -164,6 +164,11 @@ class Article(_Record):
     source_categories: list[str] = Field(default_factory=list)
     published_at: datetime | None = None
     authors: list[str] = Field(default_factory=list)
+    encoding: str | None = Field(default=None, description="Text encoding the raw payload was decoded with (Python codec name).")
+    encoding_source: str | None = Field(
+        default=None,
+        description="How it was chosen: utf-8 (valid UTF-8), bom, http-header, meta, xml-declaration, detected.",
+    )
     # dedup
     duplicate_of: str | None = None
     similarity: float | None = None

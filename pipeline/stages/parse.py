@@ -15,10 +15,12 @@ Plain text is read in the layout scrapers deliver (see ``samples/``)::
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 import unicodedata
 import warnings
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -61,7 +63,8 @@ def article_id(origin: str, payload: bytes) -> str:
 
 def parse(raw: RawArticle, *, max_bytes: int = 2_000_000) -> Article:
     data = _check_payload(raw, max_bytes)
-    text = data.decode("utf-8").lstrip("\ufeff")
+    decoded = decode_payload(data, raw.media_type, raw.origin)
+    text = decoded.text
     fmt = _sniff(text, raw.media_type)
     if fmt == "json":
         fields = _parse_json(text, raw.origin)
@@ -85,6 +88,8 @@ def parse(raw: RawArticle, *, max_bytes: int = 2_000_000) -> Article:
         source_categories=fields.get("categories") or [],
         published_at=fields.get("published_at"),
         authors=fields.get("authors") or [],
+        encoding=decoded.encoding,
+        encoding_source=decoded.source,
     )
 
 
@@ -102,13 +107,6 @@ def _check_payload(raw: RawArticle, max_bytes: int) -> bytes:
         raise RejectedInput(STAGE, raw.origin, f"payload of {len(data):,} bytes is over the limit of {max_bytes:,}")
     if not data.strip():
         raise RejectedInput(STAGE, raw.origin, "empty input")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        kind = "binary data" if _looks_binary(data) else "invalid UTF-8"
-        raise RejectedInput(STAGE, raw.origin, f"{kind} (undecodable byte at offset {exc.start})") from None
-    if "\x00" in text or _control_ratio(text) > 0.05:
-        raise RejectedInput(STAGE, raw.origin, "binary data (control characters), not text")
     return data
 
 
@@ -121,6 +119,102 @@ def _control_ratio(text: str) -> float:
     head = text[:4096]
     bad = sum(1 for c in head if unicodedata.category(c) == "Cc" and c not in "\t\n\r\f")
     return bad / max(1, len(head))
+
+
+# --------------------------------------------------------------------------------------------------
+# decoding: byte-order mark, declared charset, detection; only then "binary"
+# --------------------------------------------------------------------------------------------------
+
+#: longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_HEADER_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_META_CHARSET_RE = re.compile(
+    rb"<meta\b[^>]*?\bcharset\s*=\s*[\"']?\s*([\w.:-]+)", re.I  # <meta charset=...> and http-equiv content=
+)
+_XML_DECL_RE = re.compile(rb"^\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([\w.:-]+)[\"']", re.I)
+#: labels the WHATWG Encoding Standard decodes as windows-1252 (what browsers do with these declarations)
+_WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "iso_8859-1",
+                        "cp819", "ibm819", "windows-1252", "cp1252", "x-cp1252"}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+    #: how the encoding was chosen: utf-8, bom, http-header, meta, xml-declaration, detected
+    source: str
+
+
+def declared_charset(data: bytes, media_type: str | None) -> tuple[str, str] | None:
+    """The charset the input declares, as (Python codec name, where): the HTTP header (``media_type``
+    parameter), then a ``<meta>`` tag or the XML declaration in the first 4 KB. Unknown labels are ignored."""
+    candidates = []
+    if media_type and (m := _HEADER_CHARSET_RE.search(media_type)):
+        candidates.append((m.group(1), "http-header"))
+    head = data[:4096]
+    if m := _XML_DECL_RE.search(head):
+        candidates.append((m.group(1).decode("ascii"), "xml-declaration"))
+    if m := _META_CHARSET_RE.search(head):
+        candidates.append((m.group(1).decode("ascii"), "meta"))
+    for label, where in candidates:
+        label = label.strip().lower()
+        if label in _WINDOWS_1252_LABELS:
+            return "cp1252", where
+        try:
+            return codecs.lookup(label).name, where
+        except LookupError:
+            continue
+    return None
+
+
+def decode_payload(data: bytes, media_type: str | None, origin: str) -> Decoded:
+    """The input as text, and which encoding was used: a byte-order mark wins, then a declared charset,
+    then UTF-8, then detection (charset-normalizer). Raises RejectedInput only when none of them gives
+    text (binary data). A single-byte declaration on bytes that are valid UTF-8 with non-ASCII characters
+    loses to UTF-8: such pages are mislabelled far more often than Latin text happens to be valid UTF-8."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _checked(Decoded(data.decode(codec).lstrip("\ufeff"), codec.replace("-sig", ""), "bom"), origin)
+            except UnicodeDecodeError as exc:
+                raise RejectedInput(STAGE, origin, f"invalid {codec} after its byte-order mark "
+                                                   f"(undecodable byte at offset {exc.start})") from None
+    try:
+        utf8: str | None = data.decode("utf-8")
+    except UnicodeDecodeError:
+        utf8 = None
+    declared = declared_charset(data, media_type)
+    if declared is not None:
+        codec, where = declared
+        if not (utf8 is not None and not _multibyte(codec) and not utf8.isascii()):
+            try:
+                return _checked(Decoded(data.decode(codec), codec, where), origin)
+            except UnicodeDecodeError:
+                pass  # a wrong declaration: go on with UTF-8 and detection
+    if utf8 is not None:
+        return _checked(Decoded(utf8, "utf-8", "utf-8"), origin)
+    if _looks_binary(data):
+        raise RejectedInput(STAGE, origin, "binary data (control bytes; no byte-order mark, declared charset "
+                                           "or detectable text encoding)")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise RejectedInput(STAGE, origin, "binary data (not UTF-8, no declared charset, no text encoding detected)")
+    return _checked(Decoded(str(best), codecs.lookup(best.encoding).name, "detected"), origin)
+
+
+def _multibyte(codec: str) -> bool:
+    """UTF-8/16/32 and the East Asian multi-byte codecs (Python codec names)."""
+    return any(k in codec for k in ("gb", "big5", "jis", "euc", "kr", "hz", "utf"))
+
+
+def _checked(decoded: Decoded, origin: str) -> Decoded:
+    if "\x00" in decoded.text or _control_ratio(decoded.text) > 0.05:
+        raise RejectedInput(STAGE, origin, f"binary data (control characters after decoding as {decoded.encoding}), "
+                                           "not text")
+    return decoded
 
 
 def _sniff(text: str, media_type: str | None) -> str:

@@ -17,9 +17,9 @@ def test_process_prints_one_line_per_input_and_reports_rejects(tmp_path):
     (tmp_path / "copy.txt").write_bytes(SEED.read_bytes())
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "bad.json").write_bytes(b'{"title": ')
-    (tmp_path / "latin1.txt").write_bytes(b"Caf\xe9 news\n\nsome body text")
+    (tmp_path / "blob.txt").write_bytes(b"\x00\x01\x02\x03 not text \xff\xfe\x00")
     r = newsflow("process", str(SEED), str(tmp_path / "copy.txt"), str(tmp_path / "empty.txt"),
-                 str(tmp_path / "bad.json"), str(tmp_path / "latin1.txt"), str(tmp_path / "missing.txt"))
+                 str(tmp_path / "bad.json"), str(tmp_path / "blob.txt"), str(tmp_path / "missing.txt"))
     assert r.returncode == 1
     lines = [orjson.loads(ln) for ln in r.stdout.splitlines()]
     assert len(lines) == 2
@@ -32,7 +32,7 @@ def test_process_prints_one_line_per_input_and_reports_rejects(tmp_path):
     assert dup["duplicate_of"] == first["id"]
     err = r.stderr.decode()
     assert "Traceback" not in err
-    for name, reason in (("empty.txt", "empty input"), ("bad.json", "invalid JSON"), ("latin1.txt", "invalid UTF-8"),
+    for name, reason in (("empty.txt", "empty input"), ("bad.json", "invalid JSON"), ("blob.txt", "binary data"),
                          ("missing.txt", "no such file")):
         assert name in err and reason in err, err
 

@@ -76,7 +76,6 @@ def test_plain_text_without_header():
         (b"", "empty input"),
         (b"   \n\n  ", "empty input"),
         (b"\x00\x01\x02\x03binary\xff\xfe", "binary data"),
-        (b"caf\xe9 au lait is good", "invalid UTF-8"),
         (b'{"title": "x", "body": ', "invalid JSON"),
         (b"[1, 2, 3]", "expected a JSON object"),
         (b'{"foo": "bar"}', "no article text"),
@@ -98,3 +97,64 @@ def test_payload_over_the_limit():
 def test_split_categories():
     assert split_categories("Eastern Europe Politics USA World") == ["Eastern Europe", "Politics", "USA", "World"]
     assert split_categories("World / Middle East / Politics") == ["World", "Middle East", "Politics"]
+
+
+# --------------------------------------------------------------------------------------------------
+# decoding (issue 18): byte-order mark, declared charset, detection, and only then binary
+# --------------------------------------------------------------------------------------------------
+
+_PARA = ("The café on the corner closed its doors on Tuesday after forty years, and the owner’s "
+         "daughter said the neighbours would miss the breakfasts and the morning talk.")
+_PARA_LATIN = _PARA.replace("’", "'")  # no curly quote in Latin-1
+
+
+def test_html_declaring_latin1_in_a_meta_tag_is_decoded_by_it():
+    html = (f'<html><head><meta charset="iso-8859-1"><title>Café closes</title></head><body><article>'
+            f'<h1>Café closes</h1><p>{_PARA_LATIN}</p><p>Regulars gathered outside.</p>'
+            f'</article></body></html>').encode("latin-1")
+    a = parse(raw(html, "cafe.html"))
+    assert "café on the corner" in a.body
+    assert (a.encoding, a.encoding_source) == ("cp1252", "meta")  # browsers read iso-8859-1 as windows-1252
+
+
+def test_xml_declaration_and_http_header_charsets():
+    xml = (f'<?xml version="1.0" encoding="ISO-8859-15"?>\n<html><head><title>Café</title></head><body>'
+           f'<article><p>{_PARA_LATIN} Price: 5 €.</p></article></body></html>').encode("iso-8859-15")
+    a = parse(raw(xml, "cafe.xml"))
+    assert "5 €" in a.body and (a.encoding, a.encoding_source) == ("iso8859-15", "xml-declaration")
+    text = f"Café closes\n\n{_PARA}".encode("cp1252")
+    a = parse(raw(text, "cafe.txt", "text/plain; charset=windows-1252"))
+    assert a.body == _PARA and (a.encoding, a.encoding_source) == ("cp1252", "http-header")
+
+
+def test_cp1252_text_without_a_declaration_is_detected():
+    a = parse(raw(f"Café closes\n\n“{_PARA}”".encode("cp1252"), "cafe.txt"))
+    assert a.title == "Café closes" and a.body == f"“{_PARA}”"
+    assert a.encoding_source == "detected" and a.encoding.startswith("cp125")
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_a_byte_order_mark_decides(codec):
+    data = f"Café closes\n\n{_PARA}".encode(codec)
+    if codec == "utf-16-be":
+        data = b"\xfe\xff" + data
+    a = parse(raw(data, "cafe.txt"))
+    assert a.title == "Café closes" and a.body == _PARA and a.encoding_source == "bom"
+
+
+def test_plain_utf8_says_so_and_a_wrong_single_byte_declaration_loses_to_valid_utf8():
+    a = parse(raw(f"Café closes\n\n{_PARA}", "cafe.txt"))
+    assert (a.encoding, a.encoding_source) == ("utf-8", "utf-8")
+    html = (f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"></head>'
+            f'<body><article><h1>Café closes</h1><p>{_PARA}</p></article></body></html>').encode("utf-8")
+    a = parse(raw(html, "cafe.html"))
+    assert "café on the corner" in a.body and a.encoding == "utf-8"
+
+
+def test_the_http_endpoint_keeps_the_charset_for_the_parse_stage():
+    from pipeline.worker.http import raws_from_body
+
+    body = f"Café closes\n\n{_PARA}".encode("cp1252")
+    [r] = raws_from_body(body, "text/plain; charset=windows-1252", "http:/articles")
+    a = parse(r)
+    assert a.body == _PARA and a.encoding_source == "http-header"
