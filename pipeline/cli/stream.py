@@ -62,7 +62,7 @@ def ingest(
     seen_file: Optional[Path] = typer.Option(None, "--seen-file", help="With --feed: state file (default DATA_DIR/feeds-seen.json)."),
 ) -> None:
     """Publish articles to news.raw, exactly as read. Unreadable inputs go to news.dlq and are listed."""
-    from pipeline.connectors.sources.files import InputProblem, read_inputs
+    from pipeline.connectors.sources.files import read_inputs
     from pipeline.connectors.sources.publish import publish_inputs
 
     settings = state.settings()
@@ -72,13 +72,14 @@ def ingest(
             return
     if not paths:
         raise ConfigError("nothing to ingest: give PATH... or --feed URL|FILE")
-    items = list(read_inputs(paths, max_bytes=settings.max_payload_bytes))
-    problems = [i for i in items if isinstance(i, InputProblem)]
-    sent = asyncio.run(publish_inputs(settings, items))
-    for p in problems:
-        err.print(f"{p.origin}: rejected: {p.reason}", markup=False, highlight=False)
-    err.print(f"published {sent} input(s) to {topics.RAW}" + (f", {len(problems)} rejected" if problems else ""))
-    if problems:
+    items = read_inputs(paths, max_bytes=settings.max_payload_bytes)
+    done = asyncio.run(publish_inputs(settings, items, on_rejected=lambda p: err.print(
+        f"{p.origin}: rejected: {p.reason}", markup=False, highlight=False, soft_wrap=True)))
+    for line in done.undelivered:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    err.print(f"published {done.sent} input(s) to {topics.RAW}"
+              + (f", {len(done.rejected)} rejected (on {topics.DLQ})" if done.rejected else ""))
+    if done.rejected:
         raise typer.Exit(1)
 
 

@@ -26,6 +26,8 @@ class InputProblem:
     origin: str
     reason: str
     payload: bytes = b""
+    #: the whole input's size when ``payload`` is only its head
+    size: int | None = None
 
 
 def sample_dir() -> Path:
@@ -83,7 +85,8 @@ def read_inputs(paths: Iterable[str | Path], *, max_bytes: int, stdin: BinaryIO 
             if len(lines) > 1 and all(ln.lstrip()[:1] == b"{" for ln in lines):
                 yield from _split_records(data, "stdin", ".jsonl")
             elif len(data) > max_bytes:
-                yield InputProblem("stdin", f"payload of over {max_bytes:,} bytes is over the limit", data[:4096])
+                yield InputProblem("stdin", f"payload of over {max_bytes:,} bytes is over the limit", data[:4096],
+                                   size=len(data))
             else:
                 yield RawArticle.from_bytes(data, "stdin")
             continue
@@ -98,7 +101,8 @@ def read_inputs(paths: Iterable[str | Path], *, max_bytes: int, stdin: BinaryIO 
                 if size > limit:
                     with item.open("rb") as f:
                         head = f.read(4096)
-                    yield InputProblem(_origin(item), f"payload of {size:,} bytes is over the limit of {max_bytes:,}", head)
+                    yield InputProblem(_origin(item), f"payload of {size:,} bytes is over the limit of {max_bytes:,}",
+                                       head, size=size)
                     continue
                 data = item.read_bytes()
             except OSError as exc:
