@@ -162,7 +162,10 @@ class Article(_Record):
     title: str = ""
     body: str = ""
     source_categories: list[str] = Field(default_factory=list)
-    published_at: datetime | None = None
+    published_at: datetime | None = Field(default=None, description="In UTC.")
+    published_date_only: bool = Field(
+        default=False, description="published_at came without a time of day: it is midnight UTC of that date."
+    )
     authors: list[str] = Field(default_factory=list)
     encoding: str | None = Field(default=None, description="Text encoding the raw payload was decoded with (Python codec name).")
     encoding_source: str | None = Field(

@@ -22,7 +22,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from dateutil import parser as dateparser
@@ -86,7 +86,8 @@ def parse(raw: RawArticle, *, max_bytes: int = 2_000_000) -> Article:
         title=title,
         body=body,
         source_categories=fields.get("categories") or [],
-        published_at=fields.get("published_at"),
+        published_at=published.at if (published := fields.get("published_at")) else None,
+        published_date_only=bool(published and published.date_only),
         authors=fields.get("authors") or [],
         encoding=decoded.encoding,
         encoding_source=decoded.source,
@@ -325,7 +326,8 @@ def _parse_html(text: str, origin: str) -> dict[str, Any]:
         warnings.simplefilter("ignore")
         try:
             doc = trafilatura.bare_extraction(
-                text, with_metadata=True, include_comments=False, include_tables=False
+                text, with_metadata=True, include_comments=False, include_tables=False,
+                date_extraction_params=HTMLDATE_PARAMS,
             )
         except (ValueError, RecursionError) as exc:
             raise RejectedInput(STAGE, origin, f"unreadable HTML: {exc}") from None
@@ -342,7 +344,7 @@ def _parse_html(text: str, origin: str) -> dict[str, Any]:
         "source": doc.sitename or None,
         "categories": [c for c in (doc.categories or []) if c],
         "authors": [a.strip() for a in (doc.author or "").split(";") if a.strip()],
-        "published_at": parse_date(doc.date) if doc.date else None,
+        "published_at": html_published(text, doc.date),
     }
 
 
@@ -351,19 +353,61 @@ def _parse_html(text: str, origin: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 
-def parse_date(value: str) -> datetime | None:
-    """Parse a published date; naive dates are taken as UTC. ``None`` when it is not a date."""
+# --------------------------------------------------------------------------------------------------
+# publish dates: the full timestamp in UTC, date-only values marked, never a copyright year
+# --------------------------------------------------------------------------------------------------
+
+
+class PublishDate(NamedTuple):
+    at: datetime  # in UTC; midnight UTC of the day when ``date_only``
+    date_only: bool
+
+
+#: htmldate (through trafilatura) keeps the time of day and the offset when the page gives them
+HTMLDATE_PARAMS = {"extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+_COPYRIGHT_RE = re.compile(r"©|\(c\)|&copy;|\bcopyright\b|\ball rights reserved\b", re.I)
+#: two defaults differing in year, month, day and hour: a value that gives different results lacks that part
+#: (minutes and seconds left out of a time are zero, from the first)
+_DEFAULTS = (datetime(2000, 1, 1, 0, 0, 0), datetime(2001, 2, 2, 13, 0, 0))
+
+
+def parse_date(value: str) -> PublishDate | None:
+    """A published date in UTC (a value without an offset is taken as UTC), marked ``date_only`` when it has
+    no time of day. ``None`` when it is not a whole date (a year alone, "March 16"), or is a copyright line
+    ("© 2025 Sports Daily")."""
     value = value.strip().lstrip(_BULLETS).strip()
     value = re.sub(r"^(?:published|posted|updated)\s*:?\s*", "", value, flags=re.I)
-    if not value or len(value) > 80:
+    if not value or len(value) > 80 or _COPYRIGHT_RE.search(value):
         return None
     try:
-        dt = dateparser.parse(value, fuzzy=True, default=datetime(2000, 1, 1))
+        a, b = (dateparser.parse(value, fuzzy=True, default=d) for d in _DEFAULTS)
     except (ValueError, OverflowError, TypeError):
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt
+    if a is None or b is None or (a.year, a.month, a.day) != (b.year, b.month, b.day):
+        return None  # a year alone, a month, a day without its year: not a publish date
+    date_only = a.hour != b.hour
+    if date_only:
+        return PublishDate(datetime(a.year, a.month, a.day, tzinfo=timezone.utc), True)
+    if a.tzinfo is None:
+        a = a.replace(tzinfo=timezone.utc)
+    return PublishDate(a.astimezone(timezone.utc), False)
+
+
+def html_published(html: str, found: str | None) -> PublishDate | None:
+    """The publish date of a page from htmldate's answer ``found`` (``HTMLDATE_PARAMS``): a time of exactly
+    00:00:00 with no offset is what htmldate gives for a date without a time, so it counts as date-only.
+    htmldate's last resorts are a copyright year or a lone year, both given as 1 January: such an answer is
+    kept only when htmldate's search of the page's markup alone (no text patterns) finds that day too."""
+    if not found:
+        return None
+    if m := re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)T00:00:00", found):
+        if m.group(2, 3) == ("01", "01"):
+            from htmldate import find_date
+
+            if find_date(html, extensive_search=False, original_date=True) != found[:10]:
+                return None
+        found = found[:10]
+    return parse_date(found)
 
 
 def split_categories(line: str) -> list[str]:

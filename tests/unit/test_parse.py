@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from pipeline.errors import RejectedInput
-from pipeline.stages.parse import article_id, parse, split_categories
+from pipeline.stages.parse import article_id, parse, parse_date, split_categories
 from schemas import RawArticle
 
 
@@ -19,7 +19,7 @@ def test_seed_parses_exactly(seed_bytes):
     assert a.title == ("US Initiative Sparks Hope for Ukraine Peace Talks as Europe Hopes to Take Subsutantial "
                        "Role in Initiative")
     assert a.source == "Reuters"
-    assert a.published_at == datetime(2025, 2, 14, tzinfo=timezone.utc)
+    assert a.published_at == datetime(2025, 2, 14, tzinfo=timezone.utc) and a.published_date_only
     assert a.source_categories == ["Eastern Europe", "Politics", "USA", "World"]
     assert a.raw_format == "text"
     assert a.body.startswith("A flurry of diplomatic activity has erupted")
@@ -46,7 +46,7 @@ def test_json_article():
     })
     a = parse(raw(payload))
     assert a.raw_format == "json" and a.title == "Rates held" and a.source == "Wire"
-    assert a.published_at.isoformat() == "2025-03-01T10:00:00+01:00"
+    assert a.published_at.isoformat() == "2025-03-01T09:00:00+00:00" and not a.published_date_only  # in UTC
     assert a.source_categories == ["Business", "Markets"]
     assert a.body.split("\n\n") == ["The central bank kept rates unchanged.", "Markets rose."]
 
@@ -158,3 +158,55 @@ def test_the_http_endpoint_keeps_the_charset_for_the_parse_stage():
     [r] = raws_from_body(body, "text/plain; charset=windows-1252", "http:/articles")
     a = parse(r)
     assert a.body == _PARA and a.encoding_source == "http-header"
+
+
+# --------------------------------------------------------------------------------------------------
+# publish dates (issue 18): the full timestamp in UTC, date-only marked, never a copyright year
+# --------------------------------------------------------------------------------------------------
+
+_STORM = ("<p>A powerful storm made landfall on Tuesday, cutting power to thousands of homes along the coast.</p>"
+          "<p>Emergency services said roads were closed and residents should stay indoors until the wind drops.</p>")
+
+
+def _page(head: str = "", body: str = "", footer: str = "") -> bytes:
+    return (f"<html><head><title>Storm hits coast</title>{head}</head><body><article><h1>Storm hits coast</h1>"
+            f"{body}{_STORM}</article><footer>{footer}</footer></body></html>").encode()
+
+
+@pytest.mark.parametrize("head, body, expected, date_only", [
+    ('<meta property="article:published_time" content="2025-03-16T23:30:00-05:00">', "",
+     "2025-03-17T04:30:00+00:00", False),
+    ('<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2025-03-16T18:30:00Z"}'
+     '</script>', "", "2025-03-16T18:30:00+00:00", False),
+    ("", '<time datetime="2025-03-16T18:30:00+01:00">16 March</time>', "2025-03-16T17:30:00+00:00", False),
+    ('<meta name="date" content="2025-03-16">', "", "2025-03-16T00:00:00+00:00", True),
+    ("", "<p>Published 16 March 2025</p>", "2025-03-16T00:00:00+00:00", True),
+])
+def test_html_publish_dates_keep_time_and_offset_in_utc(head, body, expected, date_only):
+    a = parse(raw(_page(head, body), "storm.html"))
+    assert a.published_at.isoformat() == expected and a.published_date_only is date_only
+
+
+def test_a_copyright_footer_is_not_a_publish_date():
+    a = parse(raw(_page(footer="© 2025 Sports Daily. All rights reserved."), "storm.html"))
+    assert a.published_at is None
+    a = parse(raw(b"Storm hits coast\n\nPublished: (c) 2025 Sports Daily\n\nA powerful storm made landfall.",
+                  "storm.txt"))
+    assert a.published_at is None
+    a = parse(raw(orjson.dumps({"title": "Storm", "body": "A storm made landfall.", "date": "© 2025 Daily"})))
+    assert a.published_at is None
+
+
+@pytest.mark.parametrize("value, expected, date_only", [
+    ("2025-03-16T23:30:00-05:00", "2025-03-17T04:30:00+00:00", False),
+    ("Mon, 17 Mar 2025 04:30:00 GMT", "2025-03-17T04:30:00+00:00", False),
+    ("14 Feb 2025 23:30", "2025-02-14T23:30:00+00:00", False),  # no offset: taken as UTC
+    ("February 14, 2025", "2025-02-14T00:00:00+00:00", True),
+    ("2025", None, None), ("March 16", None, None), ("© 2025 Sports Daily", None, None),
+])
+def test_parse_date(value, expected, date_only):
+    got = parse_date(value)
+    if expected is None:
+        assert got is None
+    else:
+        assert (got.at.isoformat(), got.date_only) == (expected, date_only)
