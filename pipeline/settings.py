@@ -86,6 +86,7 @@ class Settings(BaseSettings):
 
     # --- stages: limits and what each stage does -------------------------------------------------
     max_payload_bytes: int = Field(default=2_000_000, ge=1, description="Largest raw input accepted.")
+    min_body_words: int = Field(default=5, ge=0, description="Fewest words of body text an article has (fewer: news.dlq).")
     dedup_window_days: float = Field(default=7.0, gt=0)
     near_duplicate_threshold: float = Field(
         default=0.55, gt=0, le=1, description="Near-duplicate: estimated Jaccard of word 3-shingles at least this.")

@@ -160,6 +160,7 @@ class Article(_Record):
     url: str | None = None
     source: str | None = None
     title: str = ""
+    title_derived: bool = Field(default=False, description="The input gave no title: this is the body's first sentence.")
     body: str = ""
     source_categories: list[str] = Field(default_factory=list)
     published_at: datetime | None = Field(default=None, description="In UTC.")

@@ -200,7 +200,8 @@ class Pipeline:
 
     def parse(self, raw: RawArticle) -> Article:
         t0 = time.perf_counter()
-        art = run_stage("parse", raw.origin, None, lambda: parse_stage.parse(raw, max_bytes=self.settings.max_payload_bytes))
+        art = run_stage("parse", raw.origin, None, lambda: parse_stage.parse(raw, max_bytes=self.settings.max_payload_bytes,
+                                                                         min_words=self.settings.min_body_words))
         return stamp(art, "parse", t0)
 
     def dedup(self, article: Article) -> dedup_stage.DedupResult:

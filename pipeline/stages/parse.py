@@ -51,6 +51,10 @@ _PUBLISHED_RE = re.compile(
 )
 _BULLETS = "•·‣◦▪●*-–—"
 _CATEGORY_SPLIT_RE = re.compile(r"\s*[|/>,;·•»]\s*")
+#: fewest words of body text an article has (``min_body_words`` setting)
+MIN_BODY_WORDS = 5
+#: share of the body's words in navigation/account segments above which the input is a page, not an article
+MAX_BOILERPLATE_SHARE = 0.5
 
 
 def article_id(origin: str, payload: bytes) -> str:
@@ -61,7 +65,7 @@ def article_id(origin: str, payload: bytes) -> str:
     return h.hexdigest()[:32]
 
 
-def parse(raw: RawArticle, *, max_bytes: int = 2_000_000) -> Article:
+def parse(raw: RawArticle, *, max_bytes: int = 2_000_000, min_words: int = MIN_BODY_WORDS) -> Article:
     data = _check_payload(raw, max_bytes)
     decoded = decode_payload(data, raw.media_type, raw.origin)
     text = decoded.text
@@ -76,6 +80,10 @@ def parse(raw: RawArticle, *, max_bytes: int = 2_000_000) -> Article:
     body = _clean_body(fields.get("body") or "")
     if not title and not body:
         raise RejectedInput(STAGE, raw.origin, f"no article text found in the {fmt} input")
+    title_derived = not title
+    if title_derived:
+        title = derive_title(body)
+    check_article(body, raw.origin, fmt, min_words)
     return Article(
         id=article_id(raw.origin, data),
         origin=raw.origin,
@@ -84,6 +92,7 @@ def parse(raw: RawArticle, *, max_bytes: int = 2_000_000) -> Article:
         url=fields.get("url") or None,
         source=fields.get("source") or None,
         title=title,
+        title_derived=title_derived,
         body=body,
         source_categories=fields.get("categories") or [],
         published_at=published.at if (published := fields.get("published_at")) else None,
@@ -92,6 +101,52 @@ def parse(raw: RawArticle, *, max_bytes: int = 2_000_000) -> Article:
         encoding=decoded.encoding,
         encoding_source=decoded.source,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# is it an article: enough text, not mostly navigation; a title when the input gave none
+# --------------------------------------------------------------------------------------------------
+
+#: the words navigation, login and consent blocks are made of ("Home / Log in / Sign in", "Accept cookies")
+_NAV_WORDS = frozenset("""
+    home log login logout logon sign signin signout signup in out up on register registration password
+    username user email e-mail forgot reset remember me my account profile settings subscribe subscription
+    unsubscribe menu search contact about us privacy policy terms conditions of use service cookie cookies
+    accept reject consent help faq newsletter follow share skip to content main navigation back top next
+    previous more continue submit cancel ok or and create new member members members-only here click your
+    the a enter welcome sitemap site map rss advertise careers jobs store shop cart checkout
+""".split())
+_SEGMENT_SPLIT_RE = re.compile(r"\n|\s[/|·•»›>]\s|\s[-–—]\s")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?\u201d\"])\s+(?=[\"\u201c'(\[]?[A-Z0-9\u00c0-\u024f])")
+_WORD_RE = re.compile(r"\w[\w'’-]*")
+
+
+def check_article(body: str, origin: str, fmt: str, min_words: int = MIN_BODY_WORDS) -> None:
+    """Raise RejectedInput unless ``body`` reads like an article: at least ``min_words`` words, and not mostly
+    navigation, login or consent boilerplate (segments made only of such words, over half the words)."""
+    words = _WORD_RE.findall(body)
+    if len(words) < min_words:
+        raise RejectedInput(STAGE, origin, f"not an article: {len(words)} word(s) of body text in the {fmt} input "
+                                           f"(at least {min_words} needed)")
+    boiler = 0
+    for segment in _SEGMENT_SPLIT_RE.split(body):
+        seg = _WORD_RE.findall(segment)
+        if seg and len(seg) <= 8 and all(w.lower() in _NAV_WORDS for w in seg):
+            boiler += len(seg)
+    if boiler > MAX_BOILERPLATE_SHARE * len(words):
+        raise RejectedInput(STAGE, origin, f"not an article: {boiler} of its {len(words)} words are navigation or "
+                                           "login boilerplate")
+
+
+def derive_title(body: str, max_chars: int = 120) -> str:
+    """A title for text that came without one: its first sentence, cut at a word before ``max_chars``."""
+    first = _SENTENCE_END_RE.split(body.split("\n\n", 1)[0].strip(), 1)[0].strip()
+    first = " ".join(first.split())
+    if len(first) > max_chars:
+        first = first[:max_chars].rsplit(" ", 1)[0].rstrip(",;:-–—") + "…"
+    elif first.endswith(".") and not first.endswith(".."):
+        first = first[:-1]
+    return first
 
 
 # --------------------------------------------------------------------------------------------------
@@ -444,7 +499,7 @@ def parse_text(text: str) -> dict[str, Any]:
     if header_end is None:
         # No metadata lines: the first line is the title when it reads like one.
         first_i, first = nonempty[0]
-        if len(first) <= 250 and not first.endswith((".", "?", "!", "\u201d", '"')) or len(nonempty) == 1:
+        if len(first) <= 250 and not first.endswith((".", "?", "!", "\u201d", '"')):
             title, body_start, cats = first, first_i + 1, []
         else:
             title, body_start, cats = "", 0, []

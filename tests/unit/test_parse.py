@@ -193,7 +193,7 @@ def test_a_copyright_footer_is_not_a_publish_date():
     a = parse(raw(b"Storm hits coast\n\nPublished: (c) 2025 Sports Daily\n\nA powerful storm made landfall.",
                   "storm.txt"))
     assert a.published_at is None
-    a = parse(raw(orjson.dumps({"title": "Storm", "body": "A storm made landfall.", "date": "© 2025 Daily"})))
+    a = parse(raw(orjson.dumps({"title": "Storm", "body": "A storm made landfall on the coast.", "date": "© 2025 Daily"})))
     assert a.published_at is None
 
 
@@ -210,3 +210,41 @@ def test_parse_date(value, expected, date_only):
         assert got is None
     else:
         assert (got.at.isoformat(), got.date_only) == (expected, date_only)
+
+
+# --------------------------------------------------------------------------------------------------
+# what is an article (issue 18): enough text, not mostly navigation; a derived title when none is given
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"x", "not an article: 0 word(s) of body text"),
+    (b'{"title": "Breaking", "body": "More soon."}', "not an article: 2 word(s)"),
+    (b'<html><head><title>Login</title></head><body><nav><a href="/">Home</a> / <a>Log in</a> / <a>Sign in</a>'
+     b'</nav><form><input name="user"><input type="password"></form></body></html>', "login boilerplate"),
+    (b"Members area\n\nSign in\nRegister\nForgot your password?\nAccept cookies\nPrivacy policy", "boilerplate"),
+])
+def test_what_is_not_an_article_is_rejected_with_the_reason(data, reason):
+    with pytest.raises(RejectedInput) as exc:
+        parse(raw(data, "page"))
+    assert reason in exc.value.reason and exc.value.stage == "parse"
+
+
+def test_a_short_real_article_with_a_share_line_passes():
+    a = parse(raw("Port strike\n\nDock workers stopped work over pay on Monday.\n\nShare | Follow us"))
+    assert a.title == "Port strike" and not a.title_derived
+
+
+def test_the_minimum_is_a_setting():
+    with pytest.raises(RejectedInput, match="at least 20 needed"):
+        parse(raw("Port strike\n\nDock workers stopped work over pay on Monday."), min_words=20)
+
+
+def test_text_without_a_title_line_gets_a_derived_title():
+    text = ("Storm hits Bergen. Schools were closed on Monday as winds reached 40 metres a second, "
+            "and ferries stayed in port.")
+    a = parse(raw(text, "stdin"))
+    assert a.title == "Storm hits Bergen" and a.title_derived and a.body == text
+    long_first = "The council " + "and the regional authority " * 8 + "agreed on a plan. It starts in May."
+    a = parse(raw(long_first + "\n\nA second paragraph follows here.", "stdin"))
+    assert a.title_derived and a.title.endswith("…") and len(a.title) <= 121 and a.body.startswith("The council")
