@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from pipeline import topics
-from pipeline.cli.context import err, out, state
+from pipeline.cli.context import err, out, read_paths, say, state
 from pipeline.errors import ConfigError
 
 app = typer.Typer()
@@ -62,7 +62,6 @@ def ingest(
     seen_file: Optional[Path] = typer.Option(None, "--seen-file", help="With --feed: state file (default DATA_DIR/feeds-seen.json)."),
 ) -> None:
     """Publish articles to news.raw, exactly as read. Unreadable inputs go to news.dlq and are listed."""
-    from pipeline.connectors.sources.files import read_inputs
     from pipeline.connectors.sources.publish import publish_inputs
 
     settings = state.settings()
@@ -72,11 +71,10 @@ def ingest(
             return
     if not paths:
         raise ConfigError("nothing to ingest: give PATH... or --feed URL|FILE")
-    items = read_inputs(paths, max_bytes=settings.max_payload_bytes)
-    done = asyncio.run(publish_inputs(settings, items, on_rejected=lambda p: err.print(
-        f"{p.origin}: rejected: {p.reason}", markup=False, highlight=False, soft_wrap=True)))
+    items = read_paths(paths, settings)
+    done = asyncio.run(publish_inputs(settings, items, on_rejected=lambda p: say(f"{p.origin}: rejected: {p.reason}")))
     for line in done.undelivered:
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
+        say(line)
     err.print(f"published {done.sent} input(s) to {topics.RAW}"
               + (f", {len(done.rejected)} rejected (on {topics.DLQ})" if done.rejected else ""))
     if done.rejected:
@@ -158,11 +156,11 @@ def run(
     timeout: float = typer.Option(300.0, "--timeout", help="With --exit-when-done: give up after this many seconds."),
 ) -> None:
     """Start a broker (embedded unless one is configured), the worker, feed articles, print the output."""
-    from pipeline.connectors.sources.files import read_inputs, sample_dir
+    from pipeline.connectors.sources.files import sample_dir
     from pipeline.worker.supervisor import Tally, supervise
 
     settings = state.settings()
-    items = list(read_inputs(paths or [str(sample_dir())], max_bytes=settings.max_payload_bytes))
+    items = read_paths(paths or [str(sample_dir())], settings)
 
     def all_out(t: Tally) -> None:
         err.print(f"[bold]{t.expected} input(s): {t.enriched} enriched, "
