@@ -8,6 +8,7 @@ variable is the field's name in capitals with the prefix ``NEWSFLOW_`` (``NEWSFL
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -148,6 +149,26 @@ class Settings(BaseSettings):
 
         return _known("stage", v, STAGES)
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_name(cls, v: str) -> str:
+        if v.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"log level {v!r} is not one of {', '.join(LOG_LEVELS)}")
+        return v.strip().upper()
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, v: str) -> str:
+        scheme = v.partition("://")[0].lower()
+        if "://" not in v or scheme not in ("memory", "rocksdb"):
+            raise ValueError(f"table store {v!r} is not memory:// or rocksdb://")
+        if scheme == "rocksdb":
+            import importlib.util
+
+            if importlib.util.find_spec("rocksdict") is None:
+                raise ValueError("rocksdb:// needs the rocksdb extra: pip install 'newsflow[rocksdb]'")
+        return v
+
     @field_validator("broker")
     @classmethod
     def _broker_form(cls, v: str | None) -> str | None:
@@ -208,6 +229,20 @@ class Settings(BaseSettings):
         return kw
 
 
+#: the logging levels --log-level / log_level accepts
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: NEWSFLOW_* variables that are not settings: the settings file, and the test suites' own knobs
+OTHER_ENV = ("NEWSFLOW_CONFIG",)
+OTHER_ENV_PREFIXES = ("NEWSFLOW_TEST_", "NEWSFLOW_CHAOS_")
+
+
+def unknown_env(environ: Any = os.environ) -> list[str]:
+    """``NEWSFLOW_*`` variables that name no setting (a typo such as NEWSFLOW_PARTITONS)."""
+    names = {f"NEWSFLOW_{f.upper()}" for f in Settings.model_fields}
+    return sorted(k for k in environ if k.upper().startswith("NEWSFLOW_") and k.upper() not in names
+                  and k.upper() not in OTHER_ENV and not k.upper().startswith(OTHER_ENV_PREFIXES))
+
+
 def _known(kind: str, given: list[str], known) -> list[str]:
     unknown = [s for s in given if s not in known]
     if unknown:
@@ -221,8 +256,14 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         if not Path(config_file).is_file():
             raise ConfigError(f"config file {config_file} does not exist")
         os.environ["NEWSFLOW_CONFIG"] = str(config_file)
+    if unknown := unknown_env():
+        raise ConfigError(f"unknown environment variable(s) {', '.join(unknown)}: no such setting (the settings are "
+                          "listed in pipeline/settings.py)")
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {os.environ.get('NEWSFLOW_CONFIG') or DEFAULT_CONFIG_FILE} is not valid "
+                          f"TOML: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
