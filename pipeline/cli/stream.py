@@ -127,15 +127,31 @@ async def _tail(settings, topic, from_beginning, as_json, count, idle_timeout) -
     from pipeline.kafka.clients import read_topic
 
     n = 0
-    async for _msg, value in read_topic(settings, topic, from_beginning=from_beginning, idle_timeout=idle_timeout):
+    async for msg, value in read_topic(settings, topic, from_beginning=from_beginning, idle_timeout=idle_timeout):
         if as_json:
-            sys.stdout.buffer.write(value + b"\n")
+            sys.stdout.buffer.write(json_line(msg, value) + b"\n")
             sys.stdout.flush()
         else:
             _print_record(topic, value, 500)
         n += 1
         if count is not None and n >= count:
             return
+
+
+def json_line(msg, value: bytes) -> bytes:
+    """A record as one JSON line: JSON records as they are (on one line); anything else (bare text or HTML a
+    producer wrote to news.raw) as an object naming where it was read, its text or base64 in ``payload``."""
+    import orjson
+
+    from schemas import RawArticle
+
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raw = RawArticle.from_bytes(value or b"", f"{msg.topic}/{msg.partition}@{msg.offset}")
+        return orjson.dumps({"topic": msg.topic, "partition": msg.partition, "offset": msg.offset, "json": False,
+                             "payload": raw.payload, "payload_encoding": raw.payload_encoding})
+    return value if b"\n" not in value else orjson.dumps(doc)
 
 
 def _print_record(topic: str, value: bytes, raw_chars: int) -> None:
@@ -146,7 +162,7 @@ def _print_record(topic: str, value: bytes, raw_chars: int) -> None:
     try:
         print_outcome(out, topic, decode_for_topic(topic, value))
     except ValueError:
-        out.print(value[:raw_chars])
+        out.print(value[:raw_chars].decode("utf-8", "replace"), markup=False, highlight=False)
 
 
 @app.command()

@@ -74,7 +74,11 @@ async def read_topic(
     group_id: str | None = None,
     idle_timeout: float | None = None,
 ) -> AsyncIterator[tuple[object, bytes]]:
-    """Yield (message, value) from a topic; stop after ``idle_timeout`` seconds without a message."""
+    """Yield (message, value) from a topic, which must exist; stop after ``idle_timeout`` seconds without a
+    message."""
+    from pipeline.kafka.admin import require_topic  # admin builds on this module
+
+    await require_topic(settings, topic)
     consumer = AIOKafkaConsumer(
         topic,
         **settings.kafka_client_kwargs(),

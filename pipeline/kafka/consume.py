@@ -27,6 +27,7 @@ from aiokafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
 
 from pipeline import topics
+from pipeline.kafka.admin import require_topic
 from pipeline.kafka.clients import start_with_retry, max_message_bytes
 from pipeline.settings import Settings, load_settings
 from pipeline.kafka.wire import decode
@@ -55,6 +56,14 @@ def _consumer(settings: Settings, topic: str, group_id: str, from_beginning: boo
         rebalance_timeout_ms=int(settings.rebalance_timeout_s * 1000),
         heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
     )
+
+
+async def _started(settings: Settings, topic: str, group_id: str, from_beginning: bool) -> AIOKafkaConsumer:
+    """A started consumer of ``topic``, which must exist (ConfigError otherwise: reading never creates it)."""
+    await require_topic(settings, topic)
+    consumer = _consumer(settings, topic, group_id, from_beginning)
+    await start_with_retry(consumer.start, settings, 30.0)
+    return consumer
 
 
 def _decode_or_skip(m, model: type[M], on_invalid: Callable[[Any, Exception], None] | None) -> M | None:
@@ -100,8 +109,7 @@ async def consume_batches(
     ``idle_timeout``: stop after that many seconds without a record (None: run until cancelled).
     """
     settings = _settings(broker)
-    consumer = _consumer(settings, topic, group_id, from_beginning)
-    await start_with_retry(consumer.start, settings, 30.0)
+    consumer = await _started(settings, topic, group_id, from_beginning)
     pending: dict[TopicPartition, OffsetAndMetadata] = {}
     try:
         async for fetched in _fetches(consumer, wait_s, max_records, idle_timeout):
@@ -140,8 +148,7 @@ async def consume(
     otherwise the final commit waits until the generator is garbage-collected.
     """
     settings = _settings(broker)
-    consumer = _consumer(settings, topic, group_id, from_beginning)
-    await start_with_retry(consumer.start, settings, 30.0)
+    consumer = await _started(settings, topic, group_id, from_beginning)
     done: dict[TopicPartition, OffsetAndMetadata] = {}
     try:
         async for fetched in _fetches(consumer, 1.0, 500, idle_timeout):
