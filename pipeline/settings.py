@@ -31,6 +31,13 @@ class Settings(BaseSettings):
         default=None,
         description="Kafka bootstrap servers, host:port[,host:port]. Unset: start the embedded broker (run only).",
     )
+    local_broker: Literal["auto", "kafka", "embedded"] = Field(
+        default="auto",
+        description="The broker `newsflow run` starts when none is configured: `kafka` (a local Apache Kafka, "
+        "durable, pipeline/brokers/kafka.py), `embedded` (Tansu, memory-only, starts in milliseconds) or `auto` "
+        "(Kafka where Java 17+ is installed, else embedded). README \"Embedded broker\".",
+    )
+    local_kafka_nodes: Literal[1, 3] = Field(default=1, description="Nodes of the local Kafka `run` starts.")
     embedded_broker: bool = Field(
         default=False,
         description="The broker is newsflow's embedded one (Tansu, pipeline/brokers/embedded.py): its workarounds "
@@ -46,7 +53,10 @@ class Settings(BaseSettings):
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
         default="at_least_once", description="exactly_once needs real Kafka (idempotent producer)."
     )
-    replication_factor: int = Field(default=1, ge=1, le=16)
+    replication_factor: int | None = Field(
+        default=None, ge=1, le=16,
+        description="Replicas of the topics newsflow creates; unset: 3, or the number of brokers if fewer.",
+    )
     # Kafka's defaults in production; the embedded broker and the tests use short ones (BROKER.md).
     session_timeout_s: float = Field(default=60.0, gt=0)
     rebalance_timeout_s: float = Field(default=60.0, gt=0)

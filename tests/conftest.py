@@ -1,4 +1,10 @@
-"""Shared fixtures. Integration fixtures start a real broker (the bundled Tansu) and real worker processes."""
+"""Shared fixtures. Integration fixtures start a real broker and real worker processes.
+
+``NEWSFLOW_TEST_BROKER`` picks the broker of the ``broker`` fixture: ``kafka`` (a local Apache Kafka started
+once per session, pipeline/brokers/kafka.py; every test starts on a cluster with no topics) or ``tansu`` (a
+fresh embedded broker per test). Unset: ``kafka`` where Java 17+ is installed, else ``tansu``. Tests about
+the embedded broker itself (marked ``tansu``) get Tansu whatever is chosen.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,26 @@ from typing import Iterable
 import pytest
 
 from pipeline import topics
-from pipeline.brokers.embedded import EMBEDDED, EmbeddedBroker, embedded_env
+from pipeline.brokers.embedded import EmbeddedBroker
 from pipeline.settings import Settings
 from pipeline.worker.supervisor import stop_process
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "seed-article.txt"
 
-#: the embedded broker's profile (short group timeouts, one record a batch, short fetch wait, topic watch)
-FAST_GROUP = EMBEDDED
+
+def _test_broker_kind() -> str:
+    kind = os.environ.get("NEWSFLOW_TEST_BROKER", "").strip().lower()
+    if kind in ("kafka", "tansu"):
+        return kind
+    if kind:
+        raise pytest.UsageError(f"NEWSFLOW_TEST_BROKER={kind!r}: use kafka or tansu")
+    from pipeline.brokers.kafka import java_problem
+
+    return "tansu" if java_problem() else "kafka"
+
+
+TEST_BROKER = _test_broker_kind()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -39,20 +56,64 @@ def seed_bytes() -> bytes:
     return SEED.read_bytes()
 
 
+def pytest_report_header(config):
+    return f"newsflow test broker: {TEST_BROKER} (NEWSFLOW_TEST_BROKER)"
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory):
+    """One local Apache Kafka (1 node) for the whole session."""
+    from pipeline.brokers.kafka import LocalKafka
+
+    with LocalKafka(tmp_path_factory.mktemp("kafka"), nodes=1) as k:
+        yield k
+
+
 @pytest.fixture
-def broker(tmp_path) -> Iterable[EmbeddedBroker]:
-    """A fresh broker per test: Tansu starts in milliseconds, and no test sees another's records."""
-    log = tmp_path / "broker.log"
-    with EmbeddedBroker(log_path=log) as b:
+def tansu_broker(tmp_path) -> Iterable[EmbeddedBroker]:
+    """A fresh embedded broker (Tansu starts in milliseconds): for the tests of that broker itself."""
+    with EmbeddedBroker(log_path=tmp_path / "broker.log") as b:
         yield b
+
+
+@pytest.fixture
+def broker(request, tmp_path):
+    """The test broker (``NEWSFLOW_TEST_BROKER``), with no topics: no test sees another's records.
+
+    It has ``kind``, ``address``, ``settings`` (what a client is given) and ``env()`` (the same as variables)."""
+    if TEST_BROKER == "kafka" and not request.node.get_closest_marker("tansu"):
+        cluster = request.getfixturevalue("kafka_cluster")
+        asyncio.run(delete_topics(cluster.address))
+        yield cluster
+    else:
+        yield request.getfixturevalue("tansu_broker")
+
+
+async def delete_topics(address: str, timeout: float = 60.0) -> None:
+    """Delete every topic but Kafka's own (``__consumer_offsets``, ...), and wait until they are gone."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=address, request_timeout_ms=int(timeout * 1000))
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while names := [t for t in await admin.list_topics() if not t.startswith("__")]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"topics not deleted within {timeout:.0f} s: {names}")
+            await admin.delete_topics(names)
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
 
 
 class WorkerProcess:
     """A real ``newsflow worker`` process; kill it, restart it, read its log."""
 
-    def __init__(self, broker: str, workdir: Path, app_id: str, partitions: int = 2, extra_env: dict | None = None,
+    def __init__(self, broker, workdir: Path, app_id: str, partitions: int = 2, extra_env: dict | None = None,
                  stages: str | None = None, name: str | None = None):
-        self.broker, self.workdir, self.app_id = broker, workdir, app_id
+        """``broker``: the ``broker`` fixture's broker (its address and its profile's variables are given)."""
+        self.broker_env = broker.env()
+        self.broker, self.workdir, self.app_id = broker.address, workdir, app_id
         self.name = name or app_id  # one log file per process, even when two share an app id
         self.partitions = partitions
         self.extra_env = extra_env or {}
@@ -70,7 +131,7 @@ class WorkerProcess:
             "NEWSFLOW_LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         })
-        env.update(embedded_env())
+        env.update(self.broker_env)
         env.update(self.extra_env)
         return env
 
@@ -104,7 +165,7 @@ def make_worker(broker, tmp_path):
     def make(app_id: str, **kw) -> WorkerProcess:
         same = sum(w.app_id == app_id for w in made)
         kw.setdefault("name", app_id if same == 0 else f"{app_id}-{same + 1}")
-        w = WorkerProcess(broker.address, tmp_path, app_id, **kw)
+        w = WorkerProcess(broker, tmp_path, app_id, **kw)
         made.append(w)
         return w
 
@@ -113,8 +174,10 @@ def make_worker(broker, tmp_path):
         w.stop()
 
 
-def settings_for(broker: EmbeddedBroker, app_id: str = "newsflow", **kw) -> Settings:
-    return Settings(broker=broker.address, app_id=app_id, partitions=kw.pop("partitions", 2), **FAST_GROUP, **kw)
+def settings_for(broker, app_id: str = "newsflow", **kw) -> Settings:
+    """Settings for a client of the ``broker`` fixture's broker, with its profile."""
+    return Settings(broker=broker.address, app_id=app_id, partitions=kw.pop("partitions", 2),
+                    **{**broker.settings, **kw})
 
 
 async def collect(settings: Settings, wanted: int, timeout: float = 120.0,

@@ -63,6 +63,10 @@ def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
 class EmbeddedBroker:
     """A Tansu process on a loopback port. Use as a context manager or call start()/stop()."""
 
+    kind = "embedded"
+    #: what a client of it is given, as settings (``env()``: as variables)
+    settings = EMBEDDED
+
     def __init__(self, port: int | None = None, log_path: Path | None = None):
         self.port = port or free_port()
         self.host = "127.0.0.1"
@@ -72,6 +76,9 @@ class EmbeddedBroker:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return embedded_env()
 
     def start(self) -> "EmbeddedBroker":
         url = f"tcp://{self.host}:{self.port}"

@@ -3,7 +3,7 @@
 One module per command group, each command a thin call into the packages:
 ``process`` (process), ``stream`` (worker, topics, ingest, tail, run), ``replay`` (replay), ``bench`` (bench,
 soak), ``schemas`` (schemas export/baseline), ``eval`` (eval dedup/enrich/typos/entities), ``sinks`` (sink
-jsonl/postgres); ``context`` holds what they share (the global options, the consoles), ``render`` the
+jsonl/postgres), ``broker`` (broker kafka/embedded); ``context`` holds what they share (the global options, the consoles), ``render`` the
 terminal rendering of records.
 """
 
@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import bench, process, replay, schemas, sinks, stream
+from pipeline.cli import bench, broker, process, replay, schemas, sinks, stream
 from pipeline.cli import eval as eval_cmds
 from pipeline.cli.context import State, err, out, state
 from pipeline.errors import NewsflowError
@@ -48,6 +48,7 @@ for _commands in (process, stream, replay, bench):
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(eval_cmds.app, name="eval")
 app.add_typer(sinks.app, name="sink")
+app.add_typer(broker.app, name="broker")
 
 
 def entrypoint() -> None:

@@ -29,10 +29,11 @@ def worker(
     from faust import Worker
 
     from pipeline.worker.app import create_app
-    from pipeline.kafka.admin import ensure_topics
+    from pipeline.kafka.admin import ensure_topics, with_replication
 
     settings = state.settings(stages=stages, web_enabled=web, web_port=web_port)
     settings.bootstrap_servers  # noqa: B018 - fail early and clearly without a broker
+    settings = asyncio.run(with_replication(settings))
     asyncio.run(ensure_topics(settings))
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     faust_app = create_app(settings)
@@ -170,12 +171,16 @@ def run(
     paths: Optional[list[str]] = typer.Argument(None, help="Inputs to feed (default: the bundled sample articles)."),
     exit_when_done: bool = typer.Option(False, "--exit-when-done", help="Stop once every input is accounted for."),
     timeout: float = typer.Option(300.0, "--timeout", help="With --exit-when-done: give up after this many seconds."),
+    local_broker: Optional[str] = typer.Option(None, "--local-broker", help="Without --broker: start `kafka` (a "
+                                               "local Apache Kafka, durable), `embedded` (Tansu, memory-only) or "
+                                               "`auto` (Kafka where Java 17+ is installed; the default)."),
+    nodes: Optional[int] = typer.Option(None, "--nodes", help="Nodes of the local Kafka: 1 (default) or 3."),
 ) -> None:
-    """Start a broker (embedded unless one is configured), the worker, feed articles, print the output."""
+    """Start a broker (a local one unless one is configured), the worker, feed articles, print the output."""
     from pipeline.connectors.sources.files import sample_dir
     from pipeline.worker.supervisor import Tally, supervise
 
-    settings = state.settings()
+    settings = state.settings(local_broker=local_broker, local_kafka_nodes=nodes)
     items = read_paths(paths or [str(sample_dir())], settings)
 
     def all_out(t: Tally) -> None:
@@ -189,7 +194,10 @@ def run(
         settings, items, settings_for=state.settings, config=state.config,
         exit_when_done=exit_when_done, timeout=timeout,
         on_record=lambda topic, value: _print_record(topic, value, 300),
-        on_broker=lambda address: err.print(f"[dim]embedded broker (Tansu, memory-only) on {address}[/]"),
+        on_broker=lambda kind, address: err.print(
+            f"[dim]local Apache Kafka on {address} (data kept in {settings.data_dir / 'kafka'})[/]" if kind == "kafka"
+            else f"embedded broker (Tansu) on {address}: memory-only, everything is lost when `run` stops"),
+        on_notice=lambda message: err.print(f"[dim]{message}[/]"),
         on_worker=lambda pid, log, n: err.print(f"[dim]worker started (pid {pid}, log {log}); "
                                                 f"feeding {n} input(s)[/]"),
         on_all_out=all_out,

@@ -34,14 +34,15 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0,
     admin = admin_client(settings, timeout)
     try:
         await start_with_retry(admin.start, settings, timeout)
+        replicas = settings.replication_factor or await _default_replicas(admin)
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(name, num_partitions=n, replication_factor=settings.replication_factor,
+            NewTopic(name, num_partitions=n, replication_factor=replicas,
                      topic_configs={"max.message.bytes": str(max_message_bytes(settings))})
             for name, n in topic_partitions(settings).items() if name not in existing
         ]
         wanted += [
-            NewTopic(name, num_partitions=n, replication_factor=settings.replication_factor, topic_configs=cfg)
+            NewTopic(name, num_partitions=n, replication_factor=replicas, topic_configs=cfg)
             for name, (n, cfg) in (extra or {}).items() if name not in existing
         ]
         if wanted:
@@ -49,10 +50,48 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0,
                 await admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass
+        # topics just created, and those of a broker just restarted, may not have their leaders yet
+        await _wait_for_leaders(admin, [*topic_partitions(settings), *(extra or {})], timeout)
         return [t.name for t in wanted]
     finally:
         await admin.close()
 
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout: float) -> None:
+    """Until every partition of ``names`` has a leader: Kafka answers a topic's creation before electing them, a
+    restarted broker serves after recovering its logs, and a client in between gets NotLeaderForPartition."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        described = await admin.describe_topics(names)
+        if len(described) == len(names) and all(
+                t.get("error_code", 0) == 0 and t.get("partitions")
+                and all(p.get("leader", -1) >= 0 for p in t["partitions"]) for t in described):
+            return
+        if loop.time() > deadline:
+            raise ConfigError(f"the broker elected no leader for some partitions of {', '.join(names)} "
+                              f"within {timeout:.0f} s")
+        await asyncio.sleep(0.1)
+
+
+async def _default_replicas(admin: AIOKafkaAdminClient) -> int:
+    """3 replicas, or one per broker where the cluster has fewer (a local 1-node Kafka, the embedded broker)."""
+    return max(1, min(3, len((await admin.describe_cluster()).get("brokers") or ())))
+
+
+async def with_replication(settings: Settings, timeout: float = 30.0) -> Settings:
+    """``settings`` with ``replication_factor`` decided (the setting, else ``_default_replicas``): the worker's
+    Faust app creates its changelog topics with it."""
+    if settings.replication_factor:
+        return settings
+    admin = admin_client(settings, timeout)
+    try:
+        await start_with_retry(admin.start, settings, timeout)
+        replicas = await _default_replicas(admin)
+    finally:
+        await admin.close()
+    return settings.model_copy(update={"replication_factor": replicas})
 
 
 async def partition_ids(settings: Settings, topic: str, wait_s: float = 10.0) -> list[int]:

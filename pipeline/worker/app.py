@@ -50,7 +50,8 @@ def create_app(settings: Settings) -> faust.App:
         store=settings.store,
         datadir=str(settings.data_dir / settings.app_id),
         topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication_factor,
+        # decided before the app is made (pipeline.kafka.admin.with_replication); 1 where nobody did
+        topic_replication_factor=settings.replication_factor or 1,
         broker_session_timeout=settings.session_timeout_s,
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,

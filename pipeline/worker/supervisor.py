@@ -1,7 +1,7 @@
 """``newsflow run``'s supervision: a broker, a worker process, the inputs in, the terminal topics watched.
 
-Unless a broker is configured, the embedded one is started and the worker child process is given its
-environment. The watch counts what comes out on the terminal topics (news.enriched, news.duplicates,
+Unless a broker is configured, a local one is started (Apache Kafka or the embedded Tansu, ``local_broker``) and
+the worker child process is given its environment. The watch counts what comes out on the terminal topics (news.enriched, news.duplicates,
 news.dlq) for the inputs fed; everything started is stopped on the way out, by an error, Ctrl-C, or SIGTERM
 once ``sigterm_as_interrupt`` is installed (the CLI's entry point and the soak benchmark install it).
 What is printed is the caller's: every record and every step is handed to a callback.
@@ -28,7 +28,7 @@ WORKER_STOP_S = 15.0
 
 def sigterm_as_interrupt(signum, frame) -> None:
     """A SIGTERM handler: SIGTERM (kill, a supervisor, a CI timeout) takes the same clean path as Ctrl-C, so the
-    embedded broker and the worker processes a command started are stopped, not left behind."""
+    local broker and the worker processes a command started are stopped, not left behind."""
     raise KeyboardInterrupt
 
 
@@ -70,16 +70,19 @@ def supervise(
     config: Path | None = None,
     exit_when_done: bool = False,
     timeout: float = 300.0,
-    on_broker: Callable[[str], None] = _nothing,
+    on_broker: Callable[[str, str], None] = _nothing,
+    on_notice: Callable[[str], None] = _nothing,
     on_worker: Callable[[int, Path, int], None] = _nothing,
     on_all_out: Callable[[Tally], None] = _nothing,
     on_stopping: Callable[[], None] = _nothing,
 ) -> None:
-    """Run a broker (embedded unless ``settings.broker``), a ``newsflow worker`` process, feed ``items``.
+    """Run a broker (a local one, ``settings.local_broker``, unless ``settings.broker``), a ``newsflow worker``
+    process, feed ``items``.
 
     ``items`` are what ``read_inputs`` yields (articles and input problems). ``settings_for(**overrides)``
-    loads the settings again with the embedded broker's address and profile; ``config`` is the settings file
-    the worker is given. Callbacks: ``on_broker(address)`` once the embedded broker is up, ``on_worker(pid,
+    loads the settings again with the local broker's address and profile; ``config`` is the settings file
+    the worker is given. Callbacks: ``on_broker(kind, address)`` once the local broker is up, ``on_notice(message)``
+    for what choosing and starting it has to say (a first fetch of Kafka's jars, no Java), ``on_worker(pid,
     log_path, inputs)`` once the worker started, ``on_record(topic, value)`` for every terminal record,
     ``on_all_out(tally)`` once every input came out, ``on_stopping()`` on Ctrl-C or SIGTERM. With
     ``exit_when_done`` it returns once every input came out (ConfigError after ``timeout`` seconds);
@@ -87,19 +90,21 @@ def supervise(
     """
     from pipeline.kafka.admin import ensure_topics
 
-    embedded = None
+    local = None
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     worker = None
     try:
         if not settings.broker:
-            from pipeline.brokers.embedded import EMBEDDED, EmbeddedBroker, embedded_env
+            from pipeline.brokers import local_broker, resolve_kind
 
-            embedded = EmbeddedBroker(log_path=data_dir / "broker.log").start()
-            settings = settings_for(broker=embedded.address, **EMBEDDED)
-            env.update(embedded_env())
-            on_broker(embedded.address)
+            kind = resolve_kind(settings.local_broker, say=on_notice)
+            local = local_broker(kind, data_dir, nodes=settings.local_kafka_nodes, say=on_notice)
+            local.start()
+            settings = settings_for(broker=local.address, **local.settings)
+            env.update(local.env())
+            on_broker(kind, local.address)
         env["NEWSFLOW_BROKER"] = settings.broker
         asyncio.run(ensure_topics(settings))
         log_path = data_dir / "worker.log"
@@ -112,8 +117,8 @@ def supervise(
     finally:
         if worker is not None:
             stop_process(worker)
-        if embedded:
-            embedded.stop()
+        if local:
+            local.stop()
 
 
 def start_worker(config: Path | None, env: dict[str, str], log_path: Path) -> subprocess.Popen:

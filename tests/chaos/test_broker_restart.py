@@ -19,7 +19,7 @@ from tests.chaos.ground_truth import TerminalReader, account, sink_rows, wait_fo
 from tests.chaos.harness import articles, report, rss_mb
 from tests.conftest import settings_for
 
-pytestmark = [pytest.mark.chaos, pytest.mark.integration]
+pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.tansu]
 
 OUTAGE_S = float(os.environ.get("NEWSFLOW_CHAOS_OUTAGE_S", "30"))
 

@@ -1,7 +1,7 @@
 """kill -9 and rebalances while thousands of articles stream through: nothing lost, no duplicate row.
 
 Modelled on Kafka's own system tests (kill a process mid-stream, bounce it, then check the consumed set
-against the produced set). Real broker (Tansu), real ``newsflow worker`` processes, the ground truth is
+against the produced set). Real broker (the test broker: Apache Kafka or Tansu), real ``newsflow worker`` processes, the ground truth is
 a PostgreSQL table upserted by article id (``ground_truth.sink_rows``).
 """
 

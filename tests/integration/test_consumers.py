@@ -18,7 +18,7 @@ from pipeline.kafka.clients import make_producer
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.wire import encode
 from schemas import Category, EnrichedArticle, Entity
-from tests.conftest import FAST_GROUP, settings_for
+from tests.conftest import settings_for
 from tests.services import PG_DSN, postgres_or_skip
 
 pytestmark = pytest.mark.integration
@@ -115,8 +115,8 @@ async def test_consume_yields_validated_articles_and_commits_after_processing(br
 def test_sink_commands_write_each_article_and_resume_from_the_group(broker, pg_table, tmp_path, monkeypatch):
     import asyncio
 
-    for k, v in FAST_GROUP.items():  # the embedded broker holds a first join for a whole session timeout
-        monkeypatch.setenv(f"NEWSFLOW_{k.upper()}", str(v))
+    for k, v in broker.env().items():  # the broker's profile: on Tansu a first join otherwise waits 30 s
+        monkeypatch.setenv(k, v)
     conn, table = pg_table
     settings = settings_for(broker)
     asyncio.run(ensure_topics(settings))

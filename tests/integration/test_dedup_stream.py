@@ -1,4 +1,4 @@
-"""Dedup on the real embedded broker: copies on other partitions, and across a worker restart."""
+"""Dedup on the test broker (Apache Kafka or Tansu, tests/conftest.py): copies on other partitions, and across a worker restart."""
 
 import asyncio
 import time

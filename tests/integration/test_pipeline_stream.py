@@ -1,4 +1,4 @@
-"""The whole pipeline on the real embedded broker, with a real worker process."""
+"""The whole pipeline on the test broker (Apache Kafka or Tansu, tests/conftest.py), with a real worker process."""
 
 import asyncio
 

@@ -1,4 +1,4 @@
-"""Replay (issue 7) on the real embedded broker: time lookup fallback, id stability, group offsets."""
+"""Replay (issue 7) on the test broker (Apache Kafka or Tansu, tests/conftest.py): time lookup fallback, id stability, group offsets."""
 
 from datetime import datetime, timezone
 
