@@ -172,12 +172,16 @@ class Settings(BaseSettings):
         scheme = v.partition("://")[0].lower()
         if "://" not in v or scheme not in ("memory", "rocksdb"):
             raise ValueError(f"table store {v!r} is not memory:// or rocksdb://")
-        if scheme == "rocksdb":
+        return v
+
+    def check_store(self) -> None:
+        """ConfigError when the table store cannot be opened here (rocksdb:// without its extra). Checked by the
+        worker that opens it, not by every command: a compose file may name a store only its image has."""
+        if self.store.lower().startswith("rocksdb://"):
             import importlib.util
 
             if importlib.util.find_spec("rocksdict") is None:
-                raise ValueError("rocksdb:// needs the rocksdb extra: pip install 'newsflow[rocksdb]'")
-        return v
+                raise ConfigError("store rocksdb:// needs the rocksdb extra: pip install 'newsflow[rocksdb]'")
 
     @field_validator("broker")
     @classmethod

@@ -32,6 +32,7 @@ def worker(
     from pipeline.kafka.admin import ensure_topics, with_replication
 
     settings = state.settings(stages=stages, web_enabled=web, web_port=web_port)
+    settings.check_store()
     settings.bootstrap_servers  # noqa: B018 - fail early and clearly without a broker
     settings = asyncio.run(with_replication(settings))
     asyncio.run(ensure_topics(settings))
@@ -190,7 +191,7 @@ def run(
             err.print(f"[dim]still running: publish more with `newsflow --broker {t.broker} ingest PATH`; "
                       "Ctrl-C stops[/]")
 
-    supervise(
+    tally = supervise(
         settings, items, settings_for=state.settings, config=state.config,
         exit_when_done=exit_when_done, timeout=timeout,
         on_record=lambda topic, value: _print_record(topic, value, 300),
@@ -198,8 +199,10 @@ def run(
             f"[dim]local Apache Kafka on {address} (data kept in {settings.data_dir / 'kafka'})[/]" if kind == "kafka"
             else f"embedded broker (Tansu) on {address}: memory-only, everything is lost when `run` stops"),
         on_notice=lambda message: err.print(f"[dim]{message}[/]"),
-        on_worker=lambda pid, log, n: err.print(f"[dim]worker started (pid {pid}, log {log}); "
-                                                f"feeding {n} input(s)[/]"),
+        on_worker=lambda pid, log, n: err.print(f"[dim]worker started (pid {pid}); this run's state and log: "
+                                                f"{log.parent}; feeding {n} input(s)[/]"),
         on_all_out=all_out,
         on_stopping=lambda: err.print("[dim]stopping…[/]"),
     )
+    if exit_when_done and tally is not None and tally.rejected:
+        raise typer.Exit(1)  # as `process` and `ingest` do when an input was rejected

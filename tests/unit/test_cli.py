@@ -79,7 +79,7 @@ def test_operator_mistakes_are_one_line_each(tmp_path):
     import importlib.util
 
     if importlib.util.find_spec("rocksdict") is None:
-        cases.append((["topics"], {"NEWSFLOW_STORE": "rocksdb://"}, tmp_path, "needs the rocksdb extra"))
+        cases.append((["worker"], {"NEWSFLOW_STORE": "rocksdb://"}, tmp_path, "needs the rocksdb extra"))
     for args, extra, cwd, message in cases:
         r = subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, cwd=cwd,
                            env={**env, "PYTHONPATH": str(SEED.parents[2]), **extra}, timeout=60)
