@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         default=None, ge=1, le=16,
         description="Replicas of the topics newsflow creates; unset: 3, or the number of brokers if fewer.",
     )
+    reconnect_timeout_s: float = Field(
+        default=30.0, gt=0, description="How long a client retries a broker it cannot reach (one line every 5 s) "
+        "before it gives up: at start, and under tail, the sinks and consume()."
+    )
     # Kafka's defaults in production; the embedded broker and the tests use short ones (BROKER.md).
     session_timeout_s: float = Field(default=60.0, gt=0)
     rebalance_timeout_s: float = Field(default=60.0, gt=0)

@@ -100,7 +100,7 @@ async def partition_ids(settings: Settings, topic: str, wait_s: float = 10.0) ->
     Only an existing topic is described, so a broker that creates topics on a metadata request
     (``auto.create.topics.enable``) never creates one here."""
     admin = admin_client(settings)
-    await start_with_retry(admin.start, settings, 30.0)
+    await start_with_retry(admin.start, settings)
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
@@ -120,7 +120,7 @@ async def partition_ids(settings: Settings, topic: str, wait_s: float = 10.0) ->
 async def topic_names(settings: Settings) -> list[str]:
     """The topics the broker has (a metadata request for all topics, which creates none)."""
     admin = admin_client(settings)
-    await start_with_retry(admin.start, settings, 30.0)
+    await start_with_retry(admin.start, settings)
     try:
         return await admin.list_topics()
     finally:
@@ -158,7 +158,7 @@ async def cluster_id(settings: Settings, timeout: float = 5.0) -> str | None:
 async def group_members(settings: Settings, group_id: str) -> int | None:
     """How many live members the group has (None: the broker would not say)."""
     admin = admin_client(settings)
-    await start_with_retry(admin.start, settings, 30.0)
+    await start_with_retry(admin.start, settings)
     try:
         resp = await admin.describe_consumer_groups([group_id])
     except Exception:  # noqa: BLE001

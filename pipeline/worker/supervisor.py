@@ -176,7 +176,7 @@ async def watch(settings: Settings, items: Sequence, worker: subprocess.Popen, *
 
     consumer = AIOKafkaConsumer(**settings.kafka_client_kwargs(), enable_auto_commit=False,
                                 max_partition_fetch_bytes=max_message_bytes(settings))
-    await start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings)
     try:
         tps = [TopicPartition(t, p) for t in topics.TERMINAL for p in await partition_ids(settings, t)]
         consumer.assign(tps)

@@ -74,8 +74,37 @@ def test_tail_prints_json(broker):
     asyncio.run(send())
     r = newsflow(broker, "tail", "-t", topics.RAW, "--from-beginning", "--json", "-n", "2", "--idle-timeout", "20")
     assert r.returncode == 0, r.stderr
-    bare, env = [orjson.loads(ln) for ln in r.stdout.splitlines()]
+    env, bare = sorted((orjson.loads(ln) for ln in r.stdout.splitlines()), key=lambda d: "json" in d)
     assert bare["json"] is False and bare["payload"].startswith("Bare headline") and bare["topic"] == topics.RAW
     assert env["origin"] == "x"
     r = newsflow(broker, "tail", "-t", topics.RAW, "--from-beginning", "-n", "2", "--idle-timeout", "20")
     assert r.returncode == 0 and b"RawArticle(" not in r.stdout and b'"origin": "x"' in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("command", [["tail", "--json"], ["sink", "jsonl", "--dir", "out"]])
+def test_a_broker_going_away_is_a_bounded_retry_then_one_clear_exit(tansu_broker, tmp_path, command):
+    """Issue 18: tail and sink wrote 1,000-2,000 error lines in 30 s and never exited. A broker of its own
+    (the embedded one starts in milliseconds), since the test stops it."""
+    broker = tansu_broker
+    import os
+    import time
+
+    settings = settings_for(broker)
+    asyncio.run(ensure_topics(settings))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")},
+           "NEWSFLOW_RECONNECT_TIMEOUT_S": "12"}
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "--broker", broker.address, *command], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(8)  # started and reading
+        assert proc.poll() is None, proc.stderr.read()
+        broker.stop()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 2, lines
+    assert lines[-1].startswith(f"newsflow: error: lost the Kafka broker at {broker.address}")  # (while joining)
+    assert ": unreachable for " in lines[-1]
+    assert "Traceback" not in err.decode() and len(lines) <= 12, lines

@@ -30,7 +30,7 @@ async def open_producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
     """A started producer, once every newsflow topic exists; stopped on the way out."""
     await ensure_topics(settings)
     producer = make_producer(settings)
-    await start_with_retry(producer.start, settings, 30.0)
+    await start_with_retry(producer.start, settings)
     try:
         yield producer
     finally:
