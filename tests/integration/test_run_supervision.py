@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEED
+from tests.integration.test_tag_process_orphans import _alive  # a live process, not a zombie (/proc)
 
 pytestmark = pytest.mark.integration
 
@@ -39,14 +40,6 @@ def test_run_exits_1_when_an_input_was_rejected_and_names_its_own_state_director
     run_dir = tmp_path / m.group(1)
     assert run_dir.parent == tmp_path / ".newsflow" / "runs" and (run_dir / "worker.log").is_file()
     assert not (tmp_path / ".newsflow" / "worker.log").exists()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return "State:\tZ" not in f.read()
-    except OSError:
-        return False
 
 
 def _descendants(pid: int) -> set[int]:
