@@ -129,6 +129,9 @@ class Place(_Record):
     name: str
     country_code: str | None = None
     count: int = 1
+    geonames_id: int | None = Field(default=None, description="GeoNames id of the place it resolved to")
+    latitude: float | None = Field(default=None, description="WGS84, for cities (GeoNames)")
+    longitude: float | None = Field(default=None, description="WGS84, for cities (GeoNames)")
 
 
 class Quote(_Record):

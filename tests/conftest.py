@@ -20,6 +20,7 @@ import pytest
 
 from pipeline import topics
 from pipeline.brokers.embedded import EmbeddedBroker
+from pipeline.kafka.admin import delete_topics
 from pipeline.settings import Settings
 from pipeline.worker.supervisor import stop_process
 
@@ -83,27 +84,10 @@ def broker(request, tmp_path):
     It has ``kind``, ``address``, ``settings`` (what a client is given) and ``env()`` (the same as variables)."""
     if TEST_BROKER == "kafka" and not request.node.get_closest_marker("tansu"):
         cluster = request.getfixturevalue("kafka_cluster")
-        asyncio.run(delete_topics(cluster.address))
+        asyncio.run(delete_topics(Settings(broker=cluster.address)))
         yield cluster
     else:
         yield request.getfixturevalue("tansu_broker")
-
-
-async def delete_topics(address: str, timeout: float = 60.0) -> None:
-    """Delete every topic but Kafka's own (``__consumer_offsets``, ...), and wait until they are gone."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=address, request_timeout_ms=int(timeout * 1000))
-    await admin.start()
-    try:
-        deadline = time.monotonic() + timeout
-        while names := [t for t in await admin.list_topics() if not t.startswith("__")]:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"topics not deleted within {timeout:.0f} s: {names}")
-            await admin.delete_topics(names)
-            await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
 
 
 class WorkerProcess:

@@ -30,13 +30,14 @@ def resolve_kind(kind: str, say: Callable[[str], None] = lambda msg: None) -> st
     return "kafka"
 
 
-def local_broker(kind: str, data_dir: Path, nodes: int = 1, say: Callable[[str], None] = lambda msg: None):
+def local_broker(kind: str, data_dir: Path, nodes: int = 1, say: Callable[[str], None] = lambda msg: None,
+                 kafka_dir: Path | None = None):
     """A broker of ``kind`` (``kafka`` or ``embedded``), not started. The local Kafka keeps its data in
-    ``data_dir/kafka``; the embedded broker only logs there."""
+    ``kafka_dir`` (default ``data_dir/kafka``); the embedded broker only logs in ``data_dir``."""
     if kind == "kafka":
         from pipeline.brokers.kafka import LocalKafka
 
-        return LocalKafka(Path(data_dir) / "kafka", nodes=nodes, say=say)
+        return LocalKafka(kafka_dir or Path(data_dir) / "kafka", nodes=nodes, say=say)
     if kind == "embedded":
         from pipeline.brokers.embedded import EmbeddedBroker
 

@@ -172,7 +172,7 @@ class LocalKafka:
             nodes = [Node(n["id"], n["port"], n["controller_port"], self.data_dir / f"node-{n['id']}")
                      for n in saved["nodes"]]
         else:
-            self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            self.cluster_id = _cluster_id()
             nodes = [Node(i, free_port(), free_port(), self.data_dir / f"node-{i}") for i in range(1, count + 1)]
         return nodes
 
@@ -369,6 +369,15 @@ class LocalKafka:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _cluster_id() -> str:
+    """A KRaft cluster id (a UUID in URL-safe base64) that does not start with "-", which the storage tool's
+    argument parser would take for an option."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 def _port_free(port: int) -> bool:

@@ -34,18 +34,25 @@ def bench(
     profile: bool = typer.Option(False, "--profile", help="Also profile the in-process chain (pyinstrument)."),
     chart: Optional[Path] = typer.Option(None, "--chart", help="PNG path (default OUT/bench.png)."),
     timeout: float = typer.Option(900.0, "--timeout", help="Give up on a streaming phase after this many seconds."),
+    local_broker: str = typer.Option("auto", "--broker", help="Without a global --broker HOST:PORT: `kafka` (a local "
+                                     "Apache Kafka for every phase), `embedded` (a fresh Tansu per phase) or `auto` "
+                                     "(Kafka where Java 17+ is installed)."),
 ) -> None:
     """Measure throughput, latency, memory and scaling, against a naive spaCy loop and a raw aiokafka loop."""
     from pipeline.measure.bench.report import ordered, print_table, write_chart, write_json
     from pipeline.measure.bench.runner import BenchOptions, run_bench
 
+    from pipeline.brokers import resolve_kind
+
     console = err if as_json else out
+    local_broker = resolve_kind(local_broker, say=lambda msg: err.print(f"[yellow]{msg}[/]"))
     data_dir: Optional[Path] = data if data.is_dir() else None
     if data_dir is None:
         err.print(f"[yellow]{data} not found: the corpus is built from the shipped sample articles instead of "
                   "CoNLL-2003[/]")
     opts = BenchOptions(
-        articles=articles, seed=seed, data_dir=data_dir, broker=state.settings().broker, partitions=partitions,
+        articles=articles, seed=seed, data_dir=data_dir, broker=state.settings().broker, local_broker=local_broker,
+        partitions=partitions,
         out_dir=out_dir, naive_articles=naive_articles, latency_seconds=latency_seconds,
         transport_messages=transport_messages, skip_naive=skip_naive, skip_latency=skip_latency,
         skip_scaling=skip_scaling, skip_transport=skip_transport, profile=profile, phase_timeout=timeout,

@@ -17,8 +17,8 @@ def _serve(kind: str, nodes: int, data_dir: Optional[Path]) -> None:
     from pipeline.brokers import local_broker
 
     settings = state.settings()
-    where = data_dir or settings.data_dir
-    broker = local_broker(kind, where, nodes=nodes, say=lambda msg: err.print(f"[dim]{msg}[/]"))
+    broker = local_broker(kind, settings.data_dir, nodes=nodes, say=lambda msg: err.print(f"[dim]{msg}[/]"),
+                          kafka_dir=data_dir)
     try:
         broker.start()
         if kind == "kafka":

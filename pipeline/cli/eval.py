@@ -1,4 +1,4 @@
-"""``newsflow eval dedup|enrich|typos|entities``: the quality (and speed) of a stage on labelled data."""
+"""``newsflow eval dedup|enrich|typos|extraction|entities``: the quality (and speed) of a stage on labelled data."""
 
 from __future__ import annotations
 
@@ -43,9 +43,13 @@ def eval_enrich(
     paths: Optional[list[str]] = typer.Argument(None, help="Inputs (default: the bundled samples and the seed article)."),
     articles: int = typer.Option(2000, "--articles", min=1, help="Articles to enrich (the inputs, repeated)."),
     enrichers: Optional[str] = typer.Option(None, "--enrichers", help="Comma-separated enrichers (default all)."),
+    quality: bool = typer.Option(True, "--quality/--no-quality",
+                                 help="Also score topics, sentiment and language on the development sets."),
+    data: Path = typer.Option(DEFAULT_EVAL_DIR, "--data", help="Folder with conll2003-valid.txt (language)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object instead of a table."),
 ) -> None:
-    """Articles per second of the whole enrich stage on one core (tagging done once, untimed)."""
+    """Topic, sentiment and language quality on the development sets beside their baselines, and articles
+    per second of the whole enrich stage on one core (tagging done once, untimed)."""
     import json
 
     from pipeline.stages.enrich import REGISTRY
@@ -57,11 +61,20 @@ def eval_enrich(
         raise ConfigError(f"unknown enricher(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
     try:
         res = bench(paths or None, articles=articles, enrichers=names)
+        if quality:
+            from pipeline.measure.eval.enrich import run as score
+
+            res["quality"] = score(data)
     except (ValueError, OSError) as exc:
         raise ConfigError(str(exc)) from None
     if as_json:
         out.print_json(json.dumps(res))
         return
+    if quality:
+        from pipeline.measure.eval.enrich import report
+
+        for line in report(res["quality"]):
+            out.print(line, markup=False, highlight=False)
     out.print(f"enrich stage: [bold]{res['articles_per_s']}[/] articles/s wall, {res['articles_per_cpu_s']} per CPU-second "
               f"on cpu {res['cpu']} ({res['articles']} articles, {res['distinct_articles']} distinct, "
               f"mean {res['mean_chars']} chars); p50 {res['latency_ms_p50']} ms, p95 {res['latency_ms_p95']} ms")
@@ -77,26 +90,38 @@ def eval_typos(
     docs: Optional[int] = typer.Option(None, "--docs", min=1, help="Only the first N documents."),
     split: str = typer.Option("test", "--split", help="CoNLL file to use: test (measured), valid or train (tuning)."),
     examples: bool = typer.Option(False, "--examples", help="Also print missed repairs and wrong changes."),
+    pairs: str = typer.Option("codespell", "--pairs", help="Misspellings to inject: codespell (its dictionary) or "
+                              "wikipedia (Wikipedia's lists of common misspellings, devsets/wikipedia-misspellings.tsv)."),
+    baseline: bool = typer.Option(False, "--baseline", help="Also score plain symspellpy on the same errors."),
 ) -> None:
     """Typo repair on CoNLL-2003 news with injected misspellings, broken and glued words."""
     import json
 
-    from pipeline.measure.eval.typos import EvalDataMissing, evaluate
+    from pipeline.measure.eval.typos import PAIR_SOURCES, EvalDataMissing, clean_page_changes, evaluate, plain_symspell
 
     if split not in ("test", "valid", "train"):
         err.print(f"[red]error:[/] --split must be test, valid or train, not {split!r}")
         raise typer.Exit(2)
+    if pairs not in PAIR_SOURCES:
+        err.print(f"[red]error:[/] --pairs must be one of {', '.join(PAIR_SOURCES)}, not {pairs!r}")
+        raise typer.Exit(2)
     settings = state.settings()
-    from pipeline.stages.normalize import load_custom_words
+    from pipeline.stages.normalize import load_custom_words, normalize
 
     try:
         custom = load_custom_words(settings)
-        sc = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom)
+        sc = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom, pairs_from=pairs)
+        base = evaluate(data, split=split, seed=seed, docs=docs, custom_words=custom, pairs_from=pairs,
+                        repair=plain_symspell) if baseline else None
+        clean = clean_page_changes(lambda a: normalize(a, custom_words=custom))
     except (EvalDataMissing, NewsflowError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1)
     res = sc.as_dict()
-    res.update(split=split, seed=seed)
+    res.update(split=split, seed=seed, pairs=pairs)
+    res["clean_pages"] = {k: v for k, v in clean.items() if k != "examples" or examples}
+    if base is not None:
+        res["baseline_plain_symspell"] = base.as_dict()
     if examples:
         res["examples"] = sc.examples
     if as_json:
@@ -107,6 +132,14 @@ def eval_typos(
     for key in ("recall", "precision", "names_changed", "false_per_10k", "wrong_fixes", "tokens_per_s"):
         out.print(f"  {key:14} {res[key]}")
     out.print(f"  recall by kind {res['recall_by_kind']}")
+    out.print(f"  misspelling recall by edits {res['misspelling_recall_by_edits']}")
+    c = res["clean_pages"]
+    out.print(f"  changes to clean news text (extraction dev set, {c['pages']} English pages, {c['words']} words): "
+              f"{c['changes']}, {c['changes_per_10k']} per 10,000 words")
+    if base is not None:
+        b = res["baseline_plain_symspell"]
+        out.print("  baseline, plain symspellpy on lower-case words: " + ", ".join(
+            f"{k} {b[k]}" for k in ("recall", "precision", "names_changed", "false_per_10k", "tokens_per_s")))
     if examples:
         for bucket, lines in sc.examples.items():
             out.print(f"[bold]{bucket}[/]")
@@ -114,14 +147,44 @@ def eval_typos(
                 out.print("  " + line, markup=False, highlight=False)
 
 
-@app.command("entities")
-def eval_entities(
-    data: Path = typer.Option(Path("../shared/eval"), "--data", help="Folder with conll2003-test.txt."),
-    model: str = typer.Option("", "--model", help="spaCy model package or path (default: newsflow's shipped model)."),
-    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also measure untuned en_core_web_sm."),
+@app.command("extraction")
+def eval_extraction(
+    data: Optional[Path] = typer.Option(None, "--data", help="Dev set (JSONL, xz): default devsets/extraction.jsonl.xz."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Entity-level precision, recall and F1 on CoNLL-2003 test (exact span, mapped label), tokens/s on one core."""
+    """Body and title extraction of the parse stage on real news pages, with trafilatura alone as the baseline."""
+    import json
+
+    from pipeline.measure.eval.extraction import DEFAULT_DEVSET, EvalDataMissing, evaluate
+
+    try:
+        res = evaluate(data or DEFAULT_DEVSET)
+    except EvalDataMissing as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1)
+    if as_json:
+        print(json.dumps(res, ensure_ascii=False))
+        return
+    out.print(f"[bold]extraction[/] on {res['newsflow']['pages']} pages of {res['devset']}")
+    for name in ("newsflow", "trafilatura", "trafilatura_without_tables"):
+        r = res[name]
+        out.print(f"  {name:26} body F1 {r['body_f1']}  titles exact {r['titles_exact']} ({r['titles_right']})  "
+                  f"{r['ms_per_page']} ms/page")
+    for line in res["newsflow"]["wrong_titles"]:
+        out.print("  wrong title: " + line, markup=False, highlight=False)
+
+
+@app.command("entities")
+def eval_entities(
+    data: Path = typer.Option(Path("../shared/eval"), "--data", help="Folder with conll2003-test.txt (and ner-extra/)."),
+    model: str = typer.Option("", "--model", help="A candidate spaCy model (path or package), measured beside the shipped one."),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also measure untuned en_core_web_sm."),
+    extra: Optional[Path] = typer.Option(None, "--extra", help="Folder of the out-of-domain sets (default: DATA/ner-extra)."),
+    max_tokens: int = typer.Option(40000, "--max-tokens", help="Tokens read from each out-of-domain test split (0: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Entity F1 on CoNLL-2003 test and each out-of-domain test split (exact span, mapped label), stock vs
+    shipped (vs candidate), and the tag stage's tokens per CPU-second, in one run."""
     import json
 
     from pipeline.measure.eval.entities import evaluate
@@ -132,21 +195,26 @@ def eval_entities(
                   "(pass --data DIR)", markup=False, highlight=False)
         raise typer.Exit(2)
     try:
-        res = evaluate(data, model=model, baseline=baseline)
+        res = evaluate(data, model=model, baseline=baseline, extra=extra, max_tokens=max_tokens)
     except (OSError, ValueError) as exc:
         err.print(f"newsflow: error: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     if as_json:
         print(json.dumps(res))
         return
-    out.print(f"model: {res['model']}", markup=False, highlight=False)
-    out.print(f"CoNLL-2003 test ({res['documents']} documents, {res['speed']['tokens']} tokens): "
-              f"P {res['precision']:.3f}  R {res['recall']:.3f}  F1 {res['f1']:.3f}", markup=False, highlight=False)
-    for lab, r in res["per_label"].items():
-        out.print(f"  {lab:5} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}", markup=False, highlight=False)
-    out.print(f"tag stage speed, one thread: {res['tokens_per_s']:,} tokens per CPU-second "
-              f"({res['tokens_per_wall_s']:,} per wall-clock second)", markup=False, highlight=False)
-    if baseline:
-        out.print(f"baseline {res['baseline_model']}: P {res['baseline_precision']:.3f}  R {res['baseline_recall']:.3f}  "
-                  f"F1 {res['baseline_f1']:.3f}, {res['baseline_tokens_per_s']:,} tokens per CPU-second",
-                  markup=False, highlight=False)
+    for col, desc in res["models"].items():
+        out.print(f"{col}: {desc}", markup=False, highlight=False)
+    cols = res["columns"]
+    out.print("entity F1 (exact span, CoNLL classes; P/R in --json)", markup=False, highlight=False)
+    out.print(f"{'set':16} {'tokens':>7}  " + "  ".join(f"{c:>{max(len(c), 6)}}" for c in cols),
+              markup=False, highlight=False)
+    for name, row in res["sets"].items():
+        cells = "  ".join(f"{row['scores'][c]['f1']:>{max(len(c), 6)}.3f}" for c in cols)
+        out.print(f"{name:16} {row['tokens']:>7}  {cells}", markup=False, highlight=False)
+    ood = [r for n, r in res["sets"].items() if n != "conll2003-test"]
+    if ood:
+        cells = "  ".join(f"{sum(r['scores'][c]['f1'] for r in ood) / len(ood):>{max(len(c), 6)}.3f}" for c in cols)
+        out.print(f"{'mean of OOD':16} {'':>7}  {cells}", markup=False, highlight=False)
+    for col, sp in res["speed"].items():
+        out.print(f"tag stage speed, {col}, one thread: {sp['tokens_per_s']:,} tokens per CPU-second "
+                  f"({sp['tokens_per_wall_s']:,} per wall-clock second)", markup=False, highlight=False)

@@ -11,6 +11,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from pipeline.faust_fixes.ack_guard import AckGuard
 from pipeline.faust_fixes.fetch_wait import ConsumerThread
 from pipeline.faust_fixes.recovery_hold import DeliveryTracking
+from pipeline.faust_fixes.transactions import SourceTransactions
 
 
 class Consumer(DeliveryTracking, AckGuard, faust_aiokafka.Consumer):
@@ -20,3 +21,4 @@ class Consumer(DeliveryTracking, AckGuard, faust_aiokafka.Consumer):
 
 class Transport(faust_aiokafka.Transport):
     Consumer = Consumer
+    TransactionManager = SourceTransactions

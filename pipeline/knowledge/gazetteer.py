@@ -185,6 +185,9 @@ class City(NamedTuple):
     #: its alternate names that are ASCII and start with a capital, for cities of MAJOR_CITY people or
     #: more: the only ones either user reads (the full records would hold ~50 MB in every process)
     alternates: tuple[str, ...]
+    geonames_id: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @lru_cache(maxsize=1)
@@ -208,7 +211,8 @@ def geonames_cities() -> tuple[City, ...]:
         pop = int(c.get("population") or 0)
         alternates = (c.get("alternatenames") or ()) if pop >= MAJOR_CITY else ()
         out.append(City(c["name"], c["countrycode"], pop,
-                        tuple(a for a in alternates if a.isascii() and a[:1].isupper())))
+                        tuple(a for a in alternates if a.isascii() and a[:1].isupper()),
+                        c.get("geonameid"), c.get("latitude"), c.get("longitude")))
     return tuple(out)
 
 
@@ -309,6 +313,10 @@ class Candidate:
     code: str | None
     kind: str  # country, region, metonym, subdivision, city
     population: int = 0
+    #: GeoNames id (countries, US states, cities) and coordinates (cities) where GeoNames has them
+    geonames_id: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 def _norm(name: str) -> str:
@@ -341,7 +349,7 @@ def candidate_table() -> dict[str, tuple[Candidate, ...]]:
             table[key].append(cand)
 
     for c in geonames_countries().values():
-        add(c["name"], Candidate(c["name"], c["iso"], "country", int(c["population"] or 0)))
+        add(c["name"], Candidate(c["name"], c["iso"], "country", int(c["population"] or 0), c.get("geonameid")))
     for c in pycountry.countries:
         for attr in ("name", "common_name", "official_name"):
             value = getattr(c, attr, None)
@@ -353,14 +361,14 @@ def candidate_table() -> dict[str, tuple[Candidate, ...]]:
     for region in PLACE_REGIONS:
         add(region, Candidate(region, None, "region"))
     for s in geonames_us_states().values():
-        add(s["name"], Candidate(s["name"], "US", "subdivision"))
+        add(s["name"], Candidate(s["name"], "US", "subdivision", geonames_id=s.get("geonameid")))
     for s in pycountry.subdivisions:
         if getattr(s, "parent_code", None) is None:  # first level only
             folded = _fold(s.name)
             add(s.name, Candidate(folded, s.country_code, "subdivision"))
             add(folded, Candidate(folded, s.country_code, "subdivision"))
     for c in geonames_cities():
-        cand = Candidate(c.name, c.country_code, "city", c.population)
+        cand = Candidate(c.name, c.country_code, "city", c.population, c.geonames_id, c.latitude, c.longitude)
         add(c.name, cand)
         if cand.population < MAJOR_CITY:
             continue

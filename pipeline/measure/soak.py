@@ -3,7 +3,8 @@ for a long time, printing the worker's RSS and the end-to-end lag every interval
 
     python -m pipeline.measure.soak --minutes 30 --interval 60          # or: newsflow soak ...
 
-With no ``--broker`` it starts the embedded broker. Lag is the number of inputs published that have not
+With no ``--broker`` (or ``--broker embedded``) it starts the embedded broker; ``--broker kafka`` a local
+Apache Kafka. Lag is the number of inputs published that have not
 yet come out on a terminal topic (news.enriched, news.duplicates, news.dlq).
 """
 
@@ -21,7 +22,6 @@ import time
 from pathlib import Path
 
 from pipeline import topics
-from pipeline.brokers.embedded import EMBEDDED
 from pipeline.measure.procinfo import children_mb, status_mb
 from pipeline.settings import Settings
 
@@ -130,24 +130,27 @@ async def soak(settings: Settings, worker_pid: int, minutes: float, interval: fl
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="newsflow soak", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--broker", default=os.environ.get("NEWSFLOW_BROKER"))
+    ap.add_argument("--broker", default=os.environ.get("NEWSFLOW_BROKER"),
+                    help="HOST:PORT of a running broker, or `kafka` / `embedded` for a local one (default: embedded)")
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--interval", type=float, default=60.0, help="seconds between reports")
     ap.add_argument("--fraction", type=float, default=0.8, help="fraction of the measured max rate")
     ap.add_argument("--burst", type=int, default=1000, help="articles used to measure the max rate")
     ap.add_argument("--rate", type=float, default=None, help="skip the measurement: articles per second")
     a = ap.parse_args(argv)
-    from pipeline.brokers.embedded import EmbeddedBroker
     from pipeline.worker.supervisor import sigterm_as_interrupt
 
     signal.signal(signal.SIGTERM, sigterm_as_interrupt)  # the clean path below: the worker and the broker are stopped
 
     workdir = Path(tempfile.mkdtemp(prefix="newsflow-soak-"))
-    embedded = None
-    if not a.broker:
-        embedded = EmbeddedBroker(log_path=workdir / "broker.log").start()
-        a.broker = embedded.address
-    timeouts = EMBEDDED if embedded else {}  # the embedded broker's profile (pipeline/brokers/embedded.py)
+    local = None
+    timeouts: dict = {}
+    if not a.broker or a.broker in ("kafka", "embedded"):
+        from pipeline.brokers import local_broker
+
+        local = local_broker(a.broker or "embedded", workdir, nodes=1, say=lambda msg: print(msg, flush=True))
+        local.start()
+        a.broker, timeouts = local.address, local.settings  # the local broker's profile
     settings = Settings(broker=a.broker, app_id="newsflow-soak", **timeouts)
     env = dict(os.environ, NEWSFLOW_BROKER=a.broker, NEWSFLOW_APP_ID="newsflow-soak",
                NEWSFLOW_DATA_DIR=str(workdir / "data"), NEWSFLOW_LOG_LEVEL="WARNING",
@@ -166,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             worker.wait(20)
         except subprocess.TimeoutExpired:
             worker.kill()
-        if embedded:
-            embedded.stop()
+        if local:
+            local.stop()
 
 
 if __name__ == "__main__":

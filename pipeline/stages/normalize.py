@@ -74,6 +74,8 @@ ED2_MIN_LEN = 4
 #: other, five letters or more, at least SPLIT_RARE_ZIPF common)
 SPLIT_RARE_ZIPF = 2.0
 SPLIT_ZIPF = 3.0
+#: a word wordfreq knows is two words glued only when it is this much rarer (log10) than the phrase (tothe)
+GLUE_RARITY = 2.0
 #: a repair must beat keeping the word by this much (log10)
 MARGIN = 0.0
 
@@ -82,7 +84,8 @@ _TOKEN_RE = re.compile(r"\S+")
 _PROTECTED_RE = re.compile(
     r"^(?:https?://|www\.)|@|^#|\d|[_/\\=<>{}\[\]]|\.[A-Za-z]{2,}|[a-z][A-Z]"
 )
-_LINEBREAK_RE = re.compile(r"(?<![A-Za-z\d-])([A-Za-z]{2,})(-?)[ \t]*\n(?:[ \t]*\n)*[ \t]*([a-z]{2,}|[A-Z]{2,})(?![A-Za-z\d])")
+# the halves are ASCII words, not the ends of a word with other letters (Lüde / ritz is no broken "deritz")
+_LINEBREAK_RE = re.compile(r"(?<![\w-])([A-Za-z]{2,})(-?)[ \t]*\n(?:[ \t]*\n)*[ \t]*([a-z]{2,}|[A-Z]{2,})(?!\w)")
 _GLUED_RE = re.compile(r"\b([A-Z]?[a-z]{2,})([A-Z][a-z]{2,})\b")
 
 
@@ -198,31 +201,89 @@ def is_known(lw: str) -> bool:
         return True
     if "-" in lw:
         return all(p and is_known(p) for p in lw.split("-"))
+    if _headed_compound(lw) or _spelling_variant(lw):
+        return True
     for suf in ("ed", "ing", "er", "ers"):
         stem = lw[: -len(suf)]
         if lw.endswith(suf) and stem.endswith("ll") and len(stem) >= 6 and stem[:-1] in words:
             return True  # initialling, labelled: British spelling doubles a final l
-    if _zipf(lw) <= 0:
-        return False  # derived forms must at least be attested (pointss, preices are not)
-    for suf, repl in _SUFFIXES:
+    attested = _zipf(lw) > 0
+    # derived forms must at least be attested (pointss, preices are not), bar the plainest derivations of
+    # common words (waxier, airers)
+    for suf, repl in (_SUFFIXES if attested else _UNATTESTED_SUFFIXES):
         if lw.endswith(suf) and len(lw) - len(suf) >= 3:
             stem = lw[: -len(suf)]
-            if stem + repl in words:
+            if stem + repl in words and (attested or _zipf(stem + repl) >= UNATTESTED_STEM_ZIPF):
                 if suf[0] in "ei" and len(stem) >= 2 and stem + stem[-1] + suf in words and stem[-1] != "l":
                     return False  # occured / begining: the doubled form is the word (initialed, leveled: US)
                 if suf[0] in "ei" and len(stem) >= 3 and stem[-1] == stem[-2] and stem[:-1] + suf in words:
                     return False  # the undoubled form is the word
-                if suf[0] in "ei" and stem.endswith("e") and stem[:-1] + suf in words:
-                    return False  # includeing: including is the word
+                if stem.endswith("e") and stem[:-1] + suf in words:
+                    return False  # includeing, arguement, truely: including, argument, truly are the words
                 if suf == "s" and stem.endswith(("s", "x", "z", "ch", "sh")):
                     return False  # matchs: matches is the plural
                 if _zipf(stem + repl) >= FUNCTION_ZIPF or (suf in ("ist", "ists", "ism") and len(stem) < 4):
                     continue  # theer, boths: function words take no suffix; agaist is no aga-ist
+                if _likelier_slip(lw, stem):
+                    return False  # intrest, generaly, monts: interest, generally, months are one slip away
                 return True
     for pre in _PREFIXES:
         if lw.startswith(pre) and len(lw) - len(pre) >= 5 and lw[len(pre):] in words:
-            return True
+            rest = lw[len(pre):]
+            # an unattested one (nonemergencies, supersample) when its word is common and the two are no
+            # phrase that could have been glued (underpressure)
+            if attested or (_zipf(rest) >= SPLIT_ZIPF and f"{pre} {rest}" not in _bigrams()[0]):
+                return True
     return False
+
+
+#: derivations of a common word (Zipf >= UNATTESTED_STEM_ZIPF) that are words even when no list has them
+_UNATTESTED_SUFFIXES = (("ier", "y"), ("iest", "y"), ("er", ""), ("er", "e"), ("ers", ""), ("ers", "e"))
+UNATTESTED_STEM_ZIPF = 2.5
+#: (US ending, UK ending): glamor / glamour, meager / meagre, analyze / analyse, catalog / catalogue
+_VARIANT_ENDINGS = (("or", "our"), ("ors", "ours"), ("er", "re"), ("ers", "res"), ("ize", "ise"), ("izes", "ises"),
+                    ("ized", "ised"), ("izing", "ising"), ("ization", "isation"), ("yze", "yse"), ("yzed", "ysed"),
+                    ("og", "ogue"), ("ogs", "ogues"), ("ense", "ence"), ("eled", "elled"), ("eling", "elling"))
+#: a spelling variant must be at least this common in wordfreq (a writer's spelling, not a one-off slip)
+VARIANT_ZIPF = 1.5
+#: closed compounds of a common word and one of these (hairlike, weeklong, monthslong, chipmaking, cashierless)
+KNOWN_HEADS = ("making", "maker", "makers", "based", "backed", "owned", "wide", "free", "proof", "like", "long",
+               "less")
+
+
+def _spelling_variant(lw: str) -> bool:
+    """The US or UK spelling of a dictionary word: a variant, not a typo (glamor, meager, colour)."""
+    if _zipf(lw) < VARIANT_ZIPF:
+        return False
+    words = _words()
+    for us, uk in _VARIANT_ENDINGS:
+        for a, b in ((us, uk), (uk, us)):
+            if lw.endswith(a) and len(lw) - len(a) >= 3 and lw[: -len(a)] + b in words:
+                return True
+    return False
+
+
+def _headed_compound(lw: str) -> bool:
+    """A common word closed up with a compound head (hairlike, weeklong, monthslong): not a misspelling,
+    unless the first part is a function word (thelike is two words glued)."""
+    for head in KNOWN_HEADS:
+        if lw.endswith(head) and len(lw) - len(head) >= 3:
+            stem = lw[: -len(head)]
+            return stem in _words() and SPLIT_ZIPF <= _zipf(stem) < FUNCTION_ZIPF
+    return False
+
+
+#: a derived form is a slip when a word one edit away is this much more common (log10; swelters stays
+#: beside shelters, 2.6 more common)
+SLIP_NEIGHBOUR_GAP = 3.0
+
+
+def _likelier_slip(lw: str, stem: str) -> bool:
+    """A dictionary word one edit from ``lw``, not built on the same stem, far more common than ``lw``."""
+    z = _zipf(lw)
+    same_stem = {stem + end for end in ("", "s", "es", "ed", "ing", "er", "ers", "y", "e", "es")}
+    return any(s.distance == 1 and s.term not in same_stem and _zipf(s.term) >= z + SLIP_NEIGHBOUR_GAP
+               for s in _lookup(lw))
 
 
 def _logp_uni(w: str) -> float:
@@ -323,14 +384,16 @@ def split_glued_words(text: str, names: set[str]) -> list[Edit]:
         whole = (a + b).lower()
         if _zipf(whole) > 0 or text.count(m.group(0)) > 1:
             continue
-        if a[0].isupper() and b.lower() not in _CALENDAR and _zipf(a.lower()) < FUNCTION_ZIPF:
-            continue  # BankWatch, CheckFree, BioVest: brands are coined so; a date or "InThe" is glued
+        if a[0].isupper() and b.lower() not in _CALENDAR and min(_zipf(a.lower()), _zipf(b.lower())) < FUNCTION_ZIPF:
+            continue  # BankWatch, CheckFree, MoreBikes: brands are coined so; a date or "InThe" is glued
         if a.lower() in _words() and b.lower() in _words() and _zipf(a.lower()) >= 3.0 and _zipf(b.lower()) >= 3.0:
             edits.append(Edit(m.start(), m.end(), f"{a} {b}", "glued"))
     return edits
 
 
-_WORD_TOKEN_RE = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
+#: a word: letters of any script (Tšosane, Ólafur, façade are one word each), apostrophes, soft hyphens and
+#: zero-width joiners inside (Netan\u00adyahu is one word)
+_WORD_TOKEN_RE = re.compile("[^\\W\\d_]+(?:['’\u00ad\u200b-\u200d\u2060][^\\W\\d_]+)*")
 _SENTENCE_END_RE = re.compile(r"(?:[.!?:•|]|^|\n)\s*[\"“‘(\[]?\s*$")
 _ABBREV_END_RE = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Col|Lt|Sgt|Capt|Prof|Jr|Sr|No))\.\s*$")
 _VOWEL_RE = re.compile(r"[aeiouy]")
@@ -351,9 +414,14 @@ def _calendar_split(lw: str) -> str | None:
     return None
 
 
+#: a word this common is no slip for a month or day name
+CALENDAR_SLIP_MAX_ZIPF = 2.0
+
+
 def _calendar_slip(lw: str) -> str | None:
-    """A month or day name (six letters or more) one slip from ``lw``, a word no list knows."""
-    if len(lw) < 6 or _zipf(lw) > 0:
+    """A month or day name (six letters or more) one slip from ``lw``, a word no list knows well
+    (Setpember; Saterday, Febuary: misspellings common enough for wordfreq to have seen them)."""
+    if len(lw) < 6 or _zipf(lw) >= CALENDAR_SLIP_MAX_ZIPF:
         return None
     for s in _lookup(lw):
         if s.distance == 1 and len(s.term) >= 6 and s.term in _CALENDAR:
@@ -408,11 +476,12 @@ COMPOUND_HEADS = ("making", "maker", "makers", "based", "backed", "owned", "led"
                   "ware", "like", "style")
 
 
-def _split_candidates(lw: str) -> list[tuple[str, str]]:
+@lru_cache(maxsize=50_000)
+def _split_candidates(lw: str) -> tuple[tuple[str, str], ...]:
     words = _words()
     out = []
     if any(lw.endswith(h) and len(lw) - len(h) >= 3 for h in COMPOUND_HEADS):
-        return out
+        return ()
     for i in range(1, len(lw)):
         a, b = lw[:i], lw[i:]
         if (len(a) > 1 or a in ("a", "i")) and (len(b) > 1 or b == "a") and a in words and b in words \
@@ -423,7 +492,7 @@ def _split_candidates(lw: str) -> list[tuple[str, str]]:
             elif max(za, zb) >= FUNCTION_ZIPF and min(len(a), len(b)) >= 2 and min(za, zb) >= SPLIT_RARE_ZIPF \
                     and len(a if za < zb else b) >= 5:
                 out.append((a, b))  # a very common word glued to a rarer one: tocapitalise, theincursion
-    return out
+    return tuple(out)
 
 
 @dataclass
@@ -435,7 +504,7 @@ class Choice:
 
 
 def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
-                min_zipf: float | None = None, capitalized: bool = False) -> Choice | None:
+                min_zipf: float | None = None, capitalized: bool = False, split: bool = True) -> Choice | None:
     """The most likely intended text for an unknown lower-case word, in context, if clearly better."""
     from symspellpy import Verbosity
 
@@ -453,21 +522,30 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
         if lw == s.term + "s" and len(s.term) >= 6 and not s.term.endswith("s"):
             continue  # deferreds: the plural the writer meant (jargon), not a stray letter
         slip = _slip_logp(lw, s.term, s.distance)
-        score = (slip + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
+        alike = _sounds_alike(lw, s.term)
+        score = (slip + (SOUND_ALIKE_BONUS if alike else 0.0) + _logp(prev, s.term) + (_logp(s.term, nxt) if nxt else 0.0)
                  + (CONTEXT_BONUS if seen[s.term] else 0.0))
         if s.term[0] != lw[0] and s.term[:2] != lw[1::-1]:
             score += FIRST_LETTER_LOGP  # typists rarely get the first letter wrong
         # The kind of slip ranks the candidates; whether to change the word at all is judged on distance.
-        choices.append(Choice(s.term, "spelling", score, ERR_LOGP[s.distance] - slip))
+        # two edits that keep the sound are judged likelier, unless the word is two words closed up
+        # (smallsat is no slip for smallest)
+        judged = ERR_LOGP[s.distance]
+        if alike and s.distance > 1 and not _split_candidates(lw):
+            judged = max(judged, SOUND_ALIKE_LOGP)
+        # (the sound ranks candidates; whether to change the word is judged without its bonus)
+        choices.append(Choice(s.term, "spelling", score, judged - slip - (SOUND_ALIKE_BONUS if alike else 0.0)))
     one_slip = any(s.distance == 1 for s in _lookup(lw))
-    for a, b in (_split_candidates(lw) if seen[lw] <= 1 else ()):  # taxidriver twice: the writer's spelling
+    for a, b in (_split_candidates(lw) if seen[lw] <= 1 and split else ()):  # taxidriver twice: the writer's spelling
         if z > SPLIT_MAX_ZIPF and min(_zipf(a), _zipf(b)) < 5.5 \
                 and (max(_zipf(a), _zipf(b)) < FUNCTION_ZIPF or one_slip):
             # an attested compound (airforce), unless glued from two function words (tothe) or with one
             # when no word is a slip away (readyto; forcast is a slip for forecast, no "for cast")
             continue
-        if capitalized and _zipf(a) < FUNCTION_ZIPF and f"{a} {b}" not in _bigrams()[0]:
-            continue  # capitalized: Seasongood, Mariaan are names; Butthe, Prisonofficials are glued phrases
+        if capitalized and f"{a} {b}" not in _bigrams()[0]:
+            continue  # capitalized: Seasongood, Inexhibit are names; Butthe, Prisonofficials are glued phrases
+        if z >= SPLIT_MAX_ZIPF and z > _zipf(a) + _logp(a, b) - GLUE_RARITY:
+            continue  # rollout, restrictor: the closed-up form is too common to be a slip for the phrase
         score = ERR_LOGP["split"] + _logp(prev, a) + _logp(a, b) + (_logp(b, nxt) if nxt else 0.0)
         choices.append(Choice(f"{a} {b}", "glued", score))
     if not choices:
@@ -479,6 +557,32 @@ def best_repair(lw: str, prev: str | None, nxt: str | None, seen: Counter,
     base = keep + ((_logp_uni(nxt) - 0.4) if nxt else 0.0)
     best.gain += best.slip_adjust - base
     return best if best.gain >= MARGIN else None
+
+
+#: log10 bonus, in ranking, of a candidate that sounds like the word typed (wich: which, not with; writers
+#: spell by ear), and the log10 probability such a slip is judged at (two edits: seperete, tommorow)
+SOUND_ALIKE_BONUS = 1.0
+SOUND_ALIKE_LOGP = -4.0
+
+
+@lru_cache(maxsize=200_000)
+def _sound(w: str) -> str:
+    import jellyfish
+
+    return jellyfish.metaphone(w)
+
+
+def _sounds_alike(typed: str, meant: str) -> bool:
+    """The same Metaphone key and the same first letter (a typist's slip rarely keeps the sound)."""
+    return typed[0] == meant[0] and len(typed) >= 4 and _sound(typed) == _sound(meant)
+
+
+#: contractions written without their apostrophe (frequent on the web, so wordfreq knows them), where the
+#: bare form is no English word (cant, wont, hell, shell, well stay)
+_CONTRACTIONS = {"im": "I'm", "ive": "I've", "dont": "don't", "doesnt": "doesn't", "didnt": "didn't",
+                 "isnt": "isn't", "wasnt": "wasn't", "arent": "aren't", "werent": "weren't", "hasnt": "hasn't",
+                 "havent": "haven't", "couldnt": "couldn't", "wouldnt": "wouldn't", "shouldnt": "shouldn't",
+                 "youre": "you're", "theyre": "they're", "youve": "you've", "theyve": "they've"}
 
 
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -554,11 +658,16 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
         start, end = m.start(), m.end()
         if word[-2:] in ("'s", "’s") and "'" not in word[:-2] and "’" not in word[:-2]:
             word, end = word[:-2], end - 2  # regsion's: the word before the possessive
+        if word in _CONTRACTIONS and (start == 0 or text[start - 1] in " \t\n\"“(") \
+                and text[end : end + 1] in ("", " ", ",", ".", "\n", "?", "!", "\"", "”") \
+                and not any(s < end and e > start for s, e in protected):
+            edits.append(Edit(start, end, _CONTRACTIONS[word], "spelling"))
+            continue  # im, dont: common on the web, a contraction without its apostrophe in running text
         if len(word) < 3 or "'" in word or "’" in word:
             continue
         lw = word.lower()
-        if lw in custom_words:
-            continue
+        if lw in custom_words or not word.isascii():
+            continue  # letters outside ASCII: a name or a borrowed word (Tšosane, Ólafur, façade), never English slips
         # Only a word the dictionary lacks: "ofthe", common on the web, is two function words glued.
         glued_function = lw not in _words() and _function_split(lw)
         # A rare dictionary word in lower case may be a slip for a very common one (fromm, vas)
@@ -580,6 +689,7 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
         nxt_m = tokens[i + 1] if i + 1 < len(tokens) else None
         gap_after = text[end : nxt_m.start()] if nxt_m else ""
         min_zipf = FUNCTION_ZIPF if real_word_slip and is_known(lw) else None
+        split = True
         if word.islower():
             if not _VOWEL_RE.search(lw):
                 min_zipf = FUNCTION_ZIPF  # bln, dtp: abbreviations, unless a slip for a very common word (thq)
@@ -607,7 +717,8 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
             if lw in names:
                 continue
             min_zipf = CAPITALIZED_SUGGESTION_ZIPF
-            if _zipf(lw) >= CAP_MAX_ZIPF:
+            headline = title_case  # a Title Case headline word the body never uses: judged as a word
+            if _zipf(lw) >= CAP_MAX_ZIPF and not headline:
                 # wordfreq knows it: a name more likely than a slip, unless one slip from a very common word
                 # (Tbe, Hge, Ethe are web slips for The, He) or two of them glued (Butthe)
                 min_zipf = FUNCTION_ZIPF
@@ -632,13 +743,14 @@ def correct_spelling(text: str, names: set[str], *, custom_words: frozenset[str]
                 # (ABERDEEN, Scotland)
                 continue
             min_zipf = FUNCTION_ZIPF if short else CAPITALIZED_SUGGESTION_ZIPF
+            split = caps_text  # MIDFLORIDA in a sentence is a brand; a glued pair only in a shouted headline
         else:
             continue  # mixed case: McName, iPhone, camelCase code
         prev_m = tokens[i - 1] if i else None
         prev = prev_m.group(0).lower() if prev_m and text[prev_m.end() : start].strip() == "" and not initial else None
         nxt = nxt_m.group(0).lower() if nxt_m and gap_after.strip() == "" else None
         # A capitalized word is only ever a common word misspelt: rarer candidates are likelier names.
-        choice = best_repair(lw, prev, nxt, seen, min_zipf, word[0].isupper() and word[1:].islower())
+        choice = best_repair(lw, prev, nxt, seen, min_zipf, word[0].isupper() and word[1:].islower(), split)
         if choice is None:
             continue
         edits.append(Edit(start, end, _match_case(word, choice.replacement), choice.kind))

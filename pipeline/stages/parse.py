@@ -377,30 +377,201 @@ def html_to_text(html: str) -> str:
 def _parse_html(text: str, origin: str) -> dict[str, Any]:
     import trafilatura
 
+    page = _html_tree(text)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             doc = trafilatura.bare_extraction(
-                text, with_metadata=True, include_comments=False, include_tables=False,
+                text, with_metadata=True, include_comments=False, **extraction_options(page),
                 date_extraction_params=HTMLDATE_PARAMS,
             )
         except (ValueError, RecursionError) as exc:
             raise RejectedInput(STAGE, origin, f"unreadable HTML: {exc}") from None
     if doc is None:
         raise RejectedInput(STAGE, origin, "HTML page has no readable main text")
-    title = (doc.title or "").strip()
+    title = choose_title(page, doc.title, doc.sitename, doc.url)
     lines = [ln.strip() for ln in (doc.text or "").splitlines() if ln.strip()]
-    if lines and title and lines[0] == title:
+    if lines and lines[0] in (title, (doc.title or "").strip()):
         lines = lines[1:]
     return {
         "title": title,
-        "body": "\n\n".join(lines),
+        "body": _join_blocks(lines),
         "url": doc.url or None,
         "source": doc.sitename or None,
         "categories": [c for c in (doc.categories or []) if c],
         "authors": [a.strip() for a in (doc.author or "").split(";") if a.strip()],
         "published_at": html_published(text, doc.date),
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# HTML: extraction options and the page's own headline
+# --------------------------------------------------------------------------------------------------
+
+#: a data table has at least this many rows of two cells or more
+TABLE_MIN_ROWS = 3
+#: ... and at most this share of its text in links (navigation and "most read" boxes are link tables)
+TABLE_MAX_LINK_SHARE = 0.5
+#: between a headline and the site's name in a title: "Storm hits coast | Coast News", "... - The Namibian"
+_TITLE_SEP_RE = re.compile(r"\s+(?:[|\-–—:·•»]|::)\s+")
+_JSONLD_RE = re.compile(r"\s*(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?\s*$", re.S)
+
+
+def _html_tree(text: str):
+    """The page as an lxml tree for the metadata trafilatura does not choose for us; None if unreadable."""
+    from lxml import html as lxml_html
+
+    try:  # the payload is already text: bytes in UTF-8, told so, whatever the page's meta tag says
+        return lxml_html.fromstring(text.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - lxml raises several unrelated types on garbage; trafilatura decides
+        return None
+
+
+def extraction_options(page) -> dict[str, Any]:
+    """trafilatura's options for this page: tables are kept when the page has a data table (standings,
+    results, figures), since its main text then is or includes the table; layout and link tables are not
+    data."""
+    return {"include_tables": page is not None and any(_is_data_table(t) for t in page.iter("table"))}
+
+
+def _is_data_table(table) -> bool:
+    if table.find(".//table") is not None or table.find(".//p") is not None:
+        return False  # a layout table: it holds blocks, not cells of data
+    rows = [r for r in table.iter("tr") if len(r.findall("td")) + len(r.findall("th")) >= 2]
+    if len(rows) < TABLE_MIN_ROWS:
+        return False
+    chars = len(" ".join(table.text_content().split()))
+    linked = sum(len(" ".join(a.text_content().split())) for a in table.iter("a"))
+    return chars > 0 and linked <= TABLE_MAX_LINK_SHARE * chars
+
+
+def _join_blocks(lines: list[str]) -> str:
+    """Paragraphs separated by a blank line; the rows of a table (trafilatura writes ``| a | b |``) stay
+    together as one block."""
+    blocks: list[str] = []
+    for ln in lines:
+        if ln.startswith("|") and blocks and blocks[-1].startswith("|"):
+            blocks[-1] += "\n" + ln
+        else:
+            blocks.append(ln)
+    return "\n\n".join(blocks)
+
+
+def _meta(page, *keys: str) -> str:
+    for key in keys:
+        for el in page.xpath("//meta[@property=$k or @name=$k]", k=key):
+            value = " ".join((el.get("content") or "").split())
+            if value:
+                return value
+    return ""
+
+
+def _jsonld_objects(page):
+    for script in page.xpath("//script[@type='application/ld+json']"):
+        m = _JSONLD_RE.match(script.text or "")
+        try:
+            data = orjson.loads(m.group(1)) if m else None
+        except orjson.JSONDecodeError:
+            continue
+        stack = [data]
+        while stack:
+            obj = stack.pop()
+            if isinstance(obj, list):
+                stack.extend(obj)
+            elif isinstance(obj, dict):
+                yield obj
+                stack.extend(v for k, v in obj.items() if k in ("@graph", "mainEntity", "mainEntityOfPage"))
+
+
+def _jsonld_headline(page) -> tuple[str, str]:
+    """The headline and publisher name of the page's JSON-LD article, if it has one."""
+    for obj in _jsonld_objects(page):
+        headline = obj.get("headline")
+        if isinstance(headline, str) and headline.strip():
+            pub = obj.get("publisher")
+            name = pub.get("name") if isinstance(pub, dict) else pub if isinstance(pub, str) else ""
+            return " ".join(headline.split()), name if isinstance(name, str) else ""
+    return "", ""
+
+
+def _key(s: str) -> str:
+    """A name reduced for comparison: lower case, letters and digits only, without a leading "the"."""
+    k = re.sub(r"[\W_]+", "", s.lower())
+    return k[3:] if k.startswith("the") and len(k) > 6 else k
+
+
+def _site_keys(names: list[str], url: str | None) -> set[str]:
+    keys = {_key(n) for n in names if n and len(_key(n)) >= 3}
+    if url:
+        host = re.sub(r"^[a-z]+://", "", url.lower()).split("/")[0].split(":")[0]
+        labels = [lab for lab in host.split(".") if lab not in ("www", "m", "amp", "edition", "news")]
+        # the registered name: the label before the public suffix (bbc.co.uk -> bbc, namibian.com.na -> namibian)
+        keys.update(_key(lab) for lab in labels[:-1] if len(lab) >= 3 and lab not in ("com", "net", "org", "co"))
+    return keys
+
+
+def _is_site_name(segment: str, keys: set[str]) -> bool:
+    k = _key(segment)
+    if not k or len(segment.split()) > 6:
+        return False
+    return any(k == s or (len(s) >= 3 and (s in k or k in s)) for s in keys)
+
+
+def strip_site_name(title: str, names: list[str], url: str | None = None) -> str:
+    """``Storm hits coast | Coast News`` -> ``Storm hits coast``: a leading or trailing part of the title that
+    is the site's name (its og:site_name, its publisher, its domain) goes; the headline itself stays."""
+    keys = _site_keys(names, url)
+    parts = _TITLE_SEP_RE.split(title)
+    seps = _TITLE_SEP_RE.findall(title)
+    if len(parts) < 2 or not keys:
+        return title
+    while len(parts) > 1 and _is_site_name(parts[-1], keys):
+        parts.pop()
+        seps.pop()
+    while len(parts) > 1 and _is_site_name(parts[0], keys):
+        parts.pop(0)
+        seps.pop(0)
+    out = parts[0] + "".join(sep + part for sep, part in zip(seps, parts[1:]))
+    return out if len(out) >= 3 else title
+
+
+def choose_title(page, extracted: str | None, sitename: str | None, url: str | None) -> str:
+    """The page's own headline, without the site's name: the ``h1`` that og:title or the JSON-LD
+    ``headline`` confirms (or that one of them, or the document title, starts with before a separator:
+    ``Headline | Author``), else the JSON-LD ``headline`` or ``og:title``, else an ``h1`` sharing most of
+    its words with the document title, else the document title, else what trafilatura chose."""
+    extracted = " ".join((extracted or "").split())
+    if page is None:
+        return extracted
+    headline, publisher = _jsonld_headline(page)
+    og = _meta(page, "og:title", "twitter:title")
+    doc_title = " ".join((page.findtext(".//title") or "").split())
+    h1s = [t for t in (" ".join(h.text_content().split()) for h in page.iter("h1")) if t]
+    names = [sitename or "", publisher, _meta(page, "og:site_name", "application-name")]
+    metas = [t for t in (headline, og) if t]
+    title = next((h for h in h1s if any(_key(h) == _key(m) for m in metas)), "")
+    title = title or next((h for h in h1s for m in metas + [doc_title] if _starts_headline(m, h)), "")
+    title = title or (metas[0] if metas else "")
+    if not title:
+        doc_words = set(_key_words(doc_title))
+        title = next((h for h in h1s if (w := _key_words(h)) and sum(x in doc_words for x in w) >= 0.5 * len(w)), "")
+    # no page metadata and no h1 it confirms: the document title (an h1 that shares nothing with it is a
+    # section's name: "Allergies Health Center")
+    if not title and doc_title and not _is_site_name(doc_title, _site_keys(names, url)):
+        title = doc_title  # (a <title> that is only the site's name is no headline)
+    title = title or extracted
+    return strip_site_name(title, names, url) if title else ""
+
+
+def _key_words(s: str) -> list[str]:
+    return re.findall(r"\w+", s.lower())
+
+
+def _starts_headline(title: str, h1: str) -> bool:
+    """``Headline | Author | Site`` starts with the h1 ``Headline``, then a separator."""
+    if len(h1) < 10 or not title.startswith(h1):
+        return False
+    return bool(_TITLE_SEP_RE.match(title, len(h1)))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from pipeline import topics
 from pipeline.errors import StageError
+from pipeline.faust_fixes.transactions import source_partition
 from pipeline.kafka.admin import topic_partitions
 from pipeline.kafka.wire import decode, encode, raw_from_message
 from pipeline.settings import Settings
@@ -158,7 +159,8 @@ class StageAgents:
             await self.to_dlq(step.error, inp)
             return
         try:
-            await self.topics[step.topic].send(key=step.key, value=encode(step.record))
+            with source_partition(inp.event.message.tp):  # exactly-once: the input partition's transaction
+                await self.topics[step.topic].send(key=step.key, value=encode(step.record))
         except Exception as exc:  # noqa: BLE001
             await self.to_dlq(unexpected(stage, inp.item.origin, exc, getattr(inp.item, "id", None)), inp)
 
@@ -168,7 +170,8 @@ class StageAgents:
                          source_topic=m.topic, source_partition=m.partition, source_offset=m.offset)
         log.warning("dead letter: %s", err)
         try:
-            await self.topics[topics.DLQ].send(key=dead_letter_key(err), value=encode(dl))
+            with source_partition(m.tp):
+                await self.topics[topics.DLQ].send(key=dead_letter_key(err), value=encode(dl))
         except Exception:  # noqa: BLE001
             # Cannot even dead-letter it: stop hard, before the offset of this input is committed, so it
             # is delivered again after the restart instead of being skipped (at-least-once, never a gap).

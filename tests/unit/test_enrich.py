@@ -183,6 +183,9 @@ def test_eval_enrich_command_prints_throughput():
     res = orjson.loads(r.stdout)
     assert res["articles"] == 30 and res["articles_per_s"] > 0 and res["articles_per_cpu_s"] > 0
     assert set(res["per_enricher_cpu_ms"]) == set(REGISTRY)
+    q = res["quality"]  # the trained enrichers beside their baselines, in the same run
+    assert q["topics"]["model"]["accuracy"] > q["topics"]["seed_vocabulary"]["accuracy"]
+    assert q["sentiment"]["model"]["macro_f1"] > q["sentiment"]["vader"]["macro_f1"]
     bad = subprocess.run([sys.executable, "-m", "pipeline", "eval", "enrich", "--enrichers", "nope"],
                          capture_output=True, timeout=120)
     assert bad.returncode == 2 and b"unknown enricher" in bad.stderr and b"Traceback" not in bad.stderr

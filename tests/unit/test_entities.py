@@ -138,6 +138,64 @@ def test_dateline_place():
     assert [(e.text, e.label_) for e in doc.ents] == [("NEW YORK", "GPE")]
 
 
+def _ents(doc):
+    return [(e.text, e.label_) for e in doc.ents]
+
+
+def test_boundaries_punctuation_at_the_edges_is_cut():
+    words = ["Amnesty", "International", ",", "said", '"', "Oxfam", '"', "and", "Yahoo", "!", "."]
+    doc = Consistency({})(_doc(words, [(0, 3, "ORG"), (4, 7, "ORG"), (8, 10, "ORG")]))
+    assert _ents(doc) == [("Amnesty International", "ORG"), ("Oxfam", "ORG"), ("Yahoo !", "ORG")]
+    # a closing bracket whose opening one is inside the name stays
+    words = ["Bank", "(", "Europe", ")", "rose"]
+    assert _ents(Consistency({})(_doc(words, [(0, 4, "ORG")]))) == [("Bank ( Europe )", "ORG")]
+
+
+def test_boundaries_coordinated_names_are_split_but_not_one_name_with_and():
+    words = ["Human", "Rights", "Watch", "and", "Freedom", "House", "said", "."]
+    assert _ents(Consistency({})(_doc(words, [(0, 6, "ORG")]))) == [("Human Rights Watch", "ORG"),
+                                                                    ("Freedom House", "ORG")]
+    for words in (["U.S.", "Food", "and", "Drug", "Administration"],
+                  ["Institute", "of", "Science", "and", "Technology", "Group"],
+                  ["Bosnia", "and", "Herzegovina"]):
+        doc = Consistency({})(_doc(words, [(0, len(words), "ORG")]))
+        assert _ents(doc) == [(" ".join(words), "ORG")], words
+
+
+def test_boundaries_acronym_in_parentheses_takes_the_name_class():
+    words = ["the", "Social", "Democratic", "and", "Labour", "Party", "(", "SDLP", ")", "won"]
+    doc = Consistency({})(_doc(words, [(1, 6, "ORG")]))
+    assert _ents(doc) == [("Social Democratic and Labour Party", "ORG"), ("SDLP", "ORG")]
+    # the model swallowed the acronym into the name
+    doc = Consistency({})(_doc(words, [(1, 9, "ORG")]))
+    assert _ents(doc) == [("Social Democratic and Labour Party", "ORG"), ("SDLP", "ORG")]
+    # not an acronym: a word in brackets
+    doc = Consistency({})(_doc(["Acme", "(", "Holdings", ")"], [(0, 1, "ORG")]))
+    assert _ents(doc) == [("Acme", "ORG")]
+
+
+def test_boundaries_era_after_a_number_is_a_date():
+    words = ["Alexander", "died", "in", "321", "BC", "in", "Babylon"]
+    doc = Consistency({})(_doc(words, [(0, 1, "PERSON"), (4, 5, "NORP"), (6, 7, "GPE")]))
+    assert _ents(doc) == [("Alexander", "PERSON"), ("321 BC", "DATE"), ("Babylon", "GPE")]
+    doc = Consistency({}, boundaries=False)(_doc(words, [(4, 5, "NORP")]))
+    assert _ents(doc) == [("BC", "NORP")]
+
+
+def test_training_gazetteer_never_forces_a_town_to_another_class():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gaz", SHIPPED_MODEL.parents[2] / "training/ner/gazetteer.py")
+    gaz = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gaz)
+    assert gaz._place("Aberdeen") and gaz._place("Chester") and gaz._place("Plymouth")
+    assert not gaz._place("Reuters")
+    shipped = {tuple(e["words"]): e["label"] for e in
+               __import__("json").loads((SHIPPED_MODEL / "gazetteer.json").read_text())["entries"]}
+    for town in ("Aberdeen", "Chester", "Exeter", "Sunderland", "Plymouth"):
+        assert shipped.get((town,), "GPE") in ("GPE", "LOC", "FAC"), town
+
+
 # -- with the shipped model -------------------------------------------------------------------------
 
 
@@ -179,3 +237,26 @@ def test_all_caps_headline_and_raw_category_line():
     assert names["Japan"].label == "GPE" and names["China"].label == "GPE"
     assert "Eastern Europe Politics USA World" not in names
     assert not any(e.label == "PERSON" for e in out.entities), out.entities
+
+
+def _in(language: str, title: str, body: str) -> Article:
+    return art(title, body).model_copy(update={"language": language})
+
+
+def test_non_english_article_is_skipped_with_a_reason():
+    (de,) = tag_batch([_in("de", "Scholz in Berlin", "Bundeskanzler Olaf Scholz sprach am Montag in Berlin.")])
+    assert de.entities == [] and de.skipped["tag"] == "language de is not supported"
+
+
+def test_french_article_gets_entities_with_ontonotes_labels():
+    en = art("Macron visits Berlin", "French President Emmanuel Macron met Olaf Scholz in Berlin on Monday.")
+    fr = _in("fr", "Macron à Berlin", "Emmanuel Macron a rencontré Olaf Scholz à Berlin mardi. "
+                                     "La Commission européenne et Renault ont réagi.")
+    out_en, out_fr = tag_batch([en, fr])
+    assert "tag" not in out_fr.skipped
+    got = {e.canonical or e.text: e.label for e in out_fr.entities}
+    assert got.get("Emmanuel Macron") == "PERSON" and got.get("Olaf Scholz") == "PERSON"
+    assert got.get("Berlin") == "GPE" and got.get("Renault") == "ORG", got
+    assert {e.label for e in out_fr.entities} <= {"PERSON", "ORG", "GPE", "LOC"}
+    # the English article in the same batch still goes through the English model
+    assert {e.canonical for e in out_en.entities if e.label == "PERSON"} >= {"Emmanuel Macron", "Olaf Scholz"}

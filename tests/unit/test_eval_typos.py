@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from pipeline.measure.eval.typos import Score, build_doc, read_conll, score_doc
 from pipeline.stages.normalize import normalize
-from schemas import Article
+from schemas import Article, Correction
 
 CONLL = """-DOCSTART- -X- -X- O
 
@@ -79,3 +79,51 @@ def test_annotated_source_typo_fix_counts_as_right():
     sc = Score(annotated_only=frozenset({"intriuguing"}))
     score_doc(built, art, sc, dict(SOURCE_TYPOS))
     assert (sc.changes, sc.right, sc.source_typos_fixed, sc.annotated_typos_fixed, sc.false_changes) == (2, 1, 1, 1, 1)
+
+
+def test_wikipedia_list_ships_and_reverses():
+    from pipeline.measure.eval.typos import wikipedia_pairs
+
+    pairs = wikipedia_pairs()
+    assert len(pairs) > 3000
+    assert "abandonned" in pairs["abandoned"]
+
+
+def test_plain_symspell_baseline_changes_unknown_lower_case_words():
+    from pipeline.measure.eval.typos import plain_symspell
+
+    art = Article(id="x", origin="t", received_at=datetime(2025, 1, 1, tzinfo=timezone.utc), raw_format="text",
+                  title="Title", body="The goverment said Tšosane would come.")
+    out = plain_symspell(art)
+    assert "government" in out.body
+    assert {(c.original, c.corrected) for c in out.corrections} >= {("goverment", "government")}
+
+
+def test_misspellings_scored_by_edit_distance():
+    from pipeline.measure.eval.typos import Built, Injected
+
+    body = "The goverment and the govrnmnt met."
+    built = Built("Title", body, injected=[("body", Injected(4, 13, "government", "misspelling")),
+                                           ("body", Injected(22, 30, "government", "misspelling"))], words=6)
+    art = Article(id="x", origin="t", received_at=datetime(2025, 1, 1, tzinfo=timezone.utc), raw_format="text",
+                  title="Title", body=body)
+    sc = Score()
+    score_doc(built, art, sc, {})
+    assert dict(sc.by_distance) == {"1": 1, "2+": 1}
+    assert sc.as_dict()["misspelling_recall_by_edits"] == {"1": 0.0, "2+": 0.0}
+
+
+def test_clean_page_changes_counts_every_change():
+    from pipeline.measure.eval.typos import clean_page_changes
+
+    untouched = clean_page_changes(lambda a: a)
+    assert untouched["pages"] >= 30 and untouched["changes"] == 0 and untouched["words"] > 20_000
+
+    def shout_the(a):
+        i = a.body.find(" the ")
+        if i < 0:
+            return a
+        c = Correction(original="the", corrected="THE", start=i + 1, end=i + 4, kind="spelling", field="body")
+        return a.model_copy(update={"corrections": [c]})
+
+    assert clean_page_changes(shout_the)["changes"] >= 25  # one a page with " the " (not the German or French ones)

@@ -159,3 +159,74 @@ def test_offsets_after_length_changes():
     assert len(a.corrections) == 4
     for c in a.corrections:
         assert a.body[c.start:c.end] == c.corrected
+
+
+ENGLISH_LEAD = ("The minister said on Monday that the talks would resume next week, and officials were hopeful "
+                "about the plan that was agreed with the other parties. ")
+
+
+def test_names_with_letters_outside_ascii_never_changed():
+    names = ["Tšosane", "Ólafur", "Grímsson", "Lüderitz", "façade", "canapés", "cliché", "Dvořák", "Łódź",
+             "Søren", "Kierkegaard", "Ağaoğlu", "Nguyễn", "Müller", "Đoković", "naïve", "Ñuñoa", "Şahin",
+             "Þórsdóttir", "Ærø", "Jürgen", "São", "Kraków"]
+    body = ENGLISH_LEAD + " ".join(f"{n} was there." for n in names) + " Palesa Tšosane spoke in Lüderitz."
+    a = normalize(art(body))
+    assert a.corrections == []
+    for n in names:
+        assert n in a.body
+
+
+def test_unicode_words_are_one_token():
+    from pipeline.stages.normalize import _WORD_TOKEN_RE
+
+    assert _WORD_TOKEN_RE.findall("Tšosane met Grímsson's aide") == ["Tšosane", "met", "Grímsson's", "aide"]
+
+
+def test_clean_words_left_alone():
+    body = ENGLISH_LEAD + ("The weeklong rollout of the smallsat fleet took a monthslong effort and a new restrictor. "
+                           "The glamor of the meager, waxier candles and a hairlike fibre on clothes airers were "
+                           "noted. MIDFLORIDA Credit Union and MoreBikes paid. Inexhibit reported it.")
+    a = normalize(art(body))
+    assert a.corrections == [], [(c.original, c.corrected) for c in a.corrections]
+
+
+def test_real_misspellings_of_derived_forms_still_fixed():
+    from pipeline.stages.normalize import is_known
+
+    assert not is_known("arguement") and not is_known("truely")
+    assert is_known("glamor") and is_known("meagre") and is_known("waxier") and is_known("weeklong")
+
+
+def test_title_case_headline_word_repaired():
+    a = normalize(art(ENGLISH_LEAD, title="Inflaton Cools As Prices Ease"))
+    assert a.title == "Inflation Cools As Prices Ease"
+    check_offsets(a)
+
+
+def test_glued_function_words_still_split_but_not_compounds():
+    a = normalize(art(ENGLISH_LEAD + "It is a Norwegian settlement ofjust over 1,000 people, and the rollout went well."))
+    assert "of just over" in a.body and "rollout" in a.body
+
+
+def test_contractions_without_apostrophe_in_running_text():
+    a = normalize(art(ENGLISH_LEAD + '"im not sure we dont need more," she said. The IM team and DONT stayed.'))
+    assert '"I\'m not sure we don\'t need more,"' in a.body
+    assert "The IM team and DONT stayed." in a.body
+    check_offsets(a)
+
+
+def test_common_misspellings_of_days_and_words():
+    a = normalize(art(ENGLISH_LEAD + "The vote is on Saterday and the intrest rate is generaly low."))
+    assert "on Saturday" in a.body and "interest rate" in a.body
+    check_offsets(a)
+
+
+def test_sound_alike_misspellings_fixed():
+    a = normalize(art(ENGLISH_LEAD + "They will meet tommorow to seperate the two accounts."))
+    assert "meet tomorrow to separate" in a.body
+
+
+def test_soft_hyphen_and_productive_forms_left_alone():
+    a = normalize(art(ENGLISH_LEAD + "Obama and Netan\u00adyahu met. Cashierless shops handle nonemergencies and "
+                                     "supersample the images."))
+    assert a.corrections == [], [(c.original, c.corrected) for c in a.corrections]

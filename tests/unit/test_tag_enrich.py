@@ -39,3 +39,21 @@ def test_enrich_fields(seed_bytes):
     assert a.reading_time_s > 60
     assert a.keywords and all(k.lower() != "donald trump" for k in a.keywords)
     assert a.enrichment_errors == []
+
+
+def test_places_carry_geonames_id_and_coordinates():
+    from datetime import datetime, timezone
+
+    from pipeline.stages.enrich.places import places
+    from schemas import Article
+
+    a = Article(id="g", origin="g", received_at=datetime(2026, 1, 1, tzinfo=timezone.utc), raw_format="text",
+                title="Strike in Rotterdam",
+                body="Dock workers in Rotterdam and Antwerp went on strike, the Netherlands said.")
+    got = {p.name: p for p in places(tag(a))["places"]}
+    rotterdam = got["Rotterdam"]
+    assert rotterdam.country_code == "NL" and rotterdam.geonames_id == 2747891
+    assert abs(rotterdam.latitude - 51.92) < 0.05 and abs(rotterdam.longitude - 4.48) < 0.05
+    assert got["Antwerp"].geonames_id == 2803138
+    # a country has its GeoNames id; GeoNames gives no single point for it
+    assert got["Netherlands"].geonames_id == 2750405 and got["Netherlands"].latitude is None

@@ -28,7 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import orjson
 
@@ -59,6 +59,9 @@ class BenchOptions:
     seed: int = 7
     data_dir: Path | None = None
     broker: str | None = None
+    #: without ``broker``: the broker the run starts, ``embedded`` (a fresh Tansu per phase) or ``kafka`` (one
+    #: local Apache Kafka for the run, its topics deleted before each phase)
+    local_broker: str = "embedded"
     partitions: int = 4
     out_dir: Path = Path("bench-results")
     naive_articles: int = 400
@@ -73,6 +76,8 @@ class BenchOptions:
     phase_timeout: float = 900.0
     config: Path | None = None
     log: Callable[[str], None] = field(default=lambda msg: None)
+    #: the local Kafka of a ``local_broker="kafka"`` run, while it runs
+    kafka: Any = None
 
 
 def _words(title: str | None, body: str | None) -> int:
@@ -374,6 +379,11 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
     embedded = None
     if opts.broker:
         address, timeouts = opts.broker, {}
+    elif opts.kafka is not None:
+        from pipeline.kafka.admin import delete_topics
+
+        address, timeouts = opts.kafka.address, opts.kafka.settings
+        await delete_topics(Settings(broker=address))  # every phase starts on an empty cluster
     else:
         embedded = EmbeddedBroker(log_path=workdir / "broker.log").start()
         address, timeouts = embedded.address, EMBEDDED
@@ -681,11 +691,21 @@ def run_bench(opts: BenchOptions) -> dict:
             log(f"transport: raw aiokafka loop, {n} messages, 5 hops…")
             log(f"  {(await phase('rawloop', 'rawloop', msgs, mode='rawloop')).get('per_s')} msgs/s")
 
-    asyncio.run(streaming())
+    if opts.broker is None and opts.local_broker == "kafka":
+        from pipeline.brokers.kafka import LocalKafka
+
+        log("broker: a local Apache Kafka (1 node) for every phase…")
+        opts.kafka = LocalKafka(opts.out_dir / "work" / "kafka", nodes=1, say=log).start()
+    try:
+        asyncio.run(streaming())
+    finally:
+        if opts.kafka is not None:
+            opts.kafka.stop()
+            opts.kafka = None
     result.update(summarize(result))
     result["environment"] = environment(load_before, started)
     result["options"] = {"articles": opts.articles, "seed": opts.seed, "partitions": opts.partitions,
-                         "broker": opts.broker or "embedded", "naive_articles": opts.naive_articles,
+                         "broker": opts.broker or opts.local_broker, "naive_articles": opts.naive_articles,
                          "latency_seconds": opts.latency_seconds, "data_dir": str(opts.data_dir) if opts.data_dir else None}
     return result
 

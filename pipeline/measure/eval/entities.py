@@ -1,4 +1,9 @@
-"""Entity tagging on CoNLL-2003 test: entity-level precision, recall, F1 and speed on one core.
+"""Entity tagging on CoNLL-2003 test and out-of-domain test sets: precision, recall, F1 and speed.
+
+Columns, from one run: the stock en_core_web_sm (its NER alone), the shipped model (without the
+document rules, with the rules but no gazetteer, with everything: what the tag stage delivers) and an
+optional candidate model measured the same way. Rows: CoNLL-2003 test and the test split of every set in
+``ner-extra`` (``pipeline.measure.eval.ner_sets``: label mapping, classes each set annotates).
 
 Each test document is rebuilt from its tokens (``Doc(words=..., spaces=...)``), so predicted spans map
 exactly onto the gold tokens; pipeline labels are mapped to CoNLL's as ../shared/eval/README.md says
@@ -37,18 +42,31 @@ def limit_threads() -> None:
 
 
 def score(nlp, docs: list[ConllDoc]) -> dict:
+    """Entity-level scores of a pipeline on the documents (all its components)."""
+    return score_docs(predict(nlp, docs), docs)
+
+
+def predict(nlp, docs: list[ConllDoc], disable: tuple[str, ...] = ()) -> list:
+    """The pipeline's docs for the gold documents, rebuilt from their tokens."""
     from spacy.tokens import Doc
 
+    inputs = [Doc(nlp.vocab, words=d.words, spaces=[True] * len(d.words)) for d in docs]
+    with nlp.select_pipes(disable=[p for p in disable if p in nlp.pipe_names]):
+        return list(nlp.pipe(inputs, batch_size=64))
+
+
+def score_docs(pred_docs: list, docs: list[ConllDoc], classes: tuple[str, ...] = ("PER", "ORG", "LOC", "MISC")) -> dict:
+    """Exact-span, mapped-label scores; predictions of classes the gold set does not annotate are ignored."""
     tp = fp = fn = 0
     per: dict[str, list[int]] = {}
-    inputs = [Doc(nlp.vocab, words=d.words, spaces=[True] * len(d.words)) for d in docs]
-    for cd, doc in zip(docs, nlp.pipe(inputs, batch_size=64)):
-        pred = {(e.start, e.end, TO_CONLL[e.label_]) for e in doc.ents if e.label_ in TO_CONLL}
+    for cd, doc in zip(docs, pred_docs):
+        pred = {(e.start, e.end, TO_CONLL[e.label_]) for e in doc.ents
+                if e.label_ in TO_CONLL and TO_CONLL[e.label_] in classes}
         gold = set(cd.spans)
         tp += len(pred & gold)
         fp += len(pred - gold)
         fn += len(gold - pred)
-        for lab in ("PER", "ORG", "LOC", "MISC"):
+        for lab in classes:
             c = per.setdefault(lab, [0, 0, 0])
             p = {s for s in pred if s[2] == lab}
             g = {s for s in gold if s[2] == lab}
@@ -92,43 +110,77 @@ def speed_stage(nlp, docs: list[ConllDoc], batch_size: int = 32) -> dict:
             "tokens_per_s": round(n_tokens / cpu), "tokens_per_wall_s": round(n_tokens / wall)}
 
 
-def speed_model(nlp, docs: list[ConllDoc], batch_size: int = 32) -> dict:
-    """Run a full spaCy pipeline over the documents' text (for the untuned baseline)."""
-    texts = [" ".join(d.words) for d in docs]
-    n_tokens = sum(len(d.words) for d in docs)
-    list(nlp.pipe(texts[:4]))
-    c0, w0 = time.process_time(), time.perf_counter()
-    for _ in nlp.pipe(texts, batch_size=batch_size):
-        pass
-    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-    return {"tokens": n_tokens, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3),
-            "tokens_per_s": round(n_tokens / cpu), "tokens_per_wall_s": round(n_tokens / wall)}
+RULES = "newsflow_consistency"
 
 
-def evaluate(data: Path, model: str = "", baseline: bool = True) -> dict:
-    """Score the pipeline's tagger (and the untuned baseline) on CoNLL-2003 test."""
+def _variants(nlp, with_rules: bool) -> dict:
+    """Rule variants applied to the model's own output: none (``:raw``), the rules without the gazetteer
+    (``:nogaz``), all (no suffix: what the tag stage delivers)."""
+    if not with_rules or RULES not in nlp.pipe_names:
+        return {"": None}
+    from pipeline.stages.tag.rules import Consistency
+
+    full = nlp.get_pipe(RULES)
+    out = {":raw": None}
+    if full.gazetteer:
+        out[":nogaz"] = Consistency({}, vote=full.vote, propagate=full.propagate,
+                                                    datelines=full.datelines, surnames=full.surnames)
+    out[""] = full
+    return out
+
+
+def evaluate(data: Path, model: str = "", baseline: bool = True, extra: Path | None = None,
+             max_tokens: int = 40000, rule_variants: bool = True) -> dict:
+    """Score the shipped tagger, an optional candidate and the stock model on CoNLL-2003 test and the
+    out-of-domain test splits of ``extra`` (``ner-extra``), in one run, plus the tag stage's speed.
+
+    ``model`` is a candidate beside the shipped model (a path or package); the shipped model is always
+    measured. ``max_tokens`` caps each out-of-domain split (whole documents, in file order).
+    """
     limit_threads()
-    import spacy
-
-    from pipeline.stages.tag.stage import load_model, model_description
+    from pipeline.measure.eval import ner_sets
+    from pipeline.stages.tag.stage import DEFAULT_MODEL, load_model, model_description
 
     path = Path(data) / TEST_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: the CoNLL-2003 test file is needed (see --data)")
-    docs = read_conll(path)
-    nlp = load_model(model)
-    result: dict = {"data": str(path), "documents": len(docs), "model": model_description(model)}
-    result.update(score(nlp, docs))
-    sp = speed_stage(nlp, docs)
-    result["tokens_per_s"] = sp["tokens_per_s"]
-    result["tokens_per_wall_s"] = sp["tokens_per_wall_s"]
-    result["speed"] = sp
+    sets: dict[str, tuple[list[ConllDoc], tuple[str, ...]]] = {"conll2003-test": (read_conll(path), FOUR)}
+    extra = Path(extra) if extra is not None else Path(data) / "ner-extra"
+    if extra.is_dir():
+        for name in ner_sets.available(extra, "test"):
+            sets[name] = (ner_sets.read_set(extra, name, "test", max_tokens), ner_sets.SETS[name].classes)
+    systems: list[tuple[str, str, bool]] = []  # (column, model name, pipeline model with rules)
     if baseline:
-        base = spacy.load(BASELINE_MODEL)
-        b = score(base, docs)
-        bs = speed_model(base, docs)
-        result.update({"baseline_model": f"{BASELINE_MODEL} 3.8.0 (untuned, full pipeline)",
-                       "baseline_precision": b["precision"], "baseline_recall": b["recall"],
-                       "baseline_f1": b["f1"], "baseline_tokens_per_s": bs["tokens_per_s"],
-                       "baseline_tokens_per_wall_s": bs["tokens_per_wall_s"]})
+        systems.append(("stock", BASELINE_MODEL, False))
+    systems.append(("shipped", DEFAULT_MODEL, True))
+    if model and Path(model).resolve() != Path(DEFAULT_MODEL).resolve():
+        systems.append(("candidate", model, True))
+    result: dict = {"data": str(path), "extra": str(extra) if extra.is_dir() else None,
+                    "max_tokens": max_tokens, "columns": [], "models": {}, "sets": {}, "speed": {}}
+    for col, name, pipeline_model in systems:
+        nlp = load_model(name)
+        result["models"][col] = model_description(name)
+        variants = _variants(nlp, pipeline_model and rule_variants) if pipeline_model else {"": None}
+        if not pipeline_model:
+            variants = {"": None}
+        for suffix in variants:
+            result["columns"].append(col + suffix)
+        for set_name, (docs, classes) in sets.items():
+            raw = predict(nlp, docs, disable=(RULES,))
+            row = result["sets"].setdefault(set_name, {"documents": len(docs),
+                                                       "tokens": sum(len(d.words) for d in docs),
+                                                       "classes": list(classes), "scores": {}})
+            for suffix, rules in variants.items():
+                pred = raw if rules is None else [rules(d.copy()) for d in raw]
+                row["scores"][col + suffix] = score_docs(pred, docs, classes)
+        result["speed"][col] = speed_stage(nlp, sets["conll2003-test"][0])
+    main = "candidate" if "candidate" in result["models"] else "shipped"
+    result["model"] = result["models"][main]
+    conll = result["sets"]["conll2003-test"]["scores"][main]
+    result.update({k: conll[k] for k in ("precision", "recall", "f1", "per_label")})
+    result["tokens_per_s"] = result["speed"][main]["tokens_per_s"]
+    result["tokens_per_wall_s"] = result["speed"][main]["tokens_per_wall_s"]
     return result
+
+
+FOUR = ("PER", "ORG", "LOC", "MISC")

@@ -97,13 +97,28 @@ def codespell_pairs() -> dict[str, list[str]]:
     except ImportError:
         raise EvalDataMissing("the codespell package is not installed: pip install -e '.[eval]' (make install)") from None
     path = Path(codespell_lib.__file__).parent / "data" / "dictionary.txt"
+    lines = (line.partition("->") for line in path.read_text(encoding="utf-8").splitlines())
+    return _reversed_pairs((wrong, right.split(",")) for wrong, sep, right in lines if sep)
+
+
+WIKIPEDIA_PAIRS = Path(__file__).resolve().parents[3] / "devsets" / "wikipedia-misspellings.tsv"
+
+
+def wikipedia_pairs() -> dict[str, list[str]]:
+    """right word -> misspellings of it, from Wikipedia's "Lists of common misspellings" (misspellings found
+    in Wikipedia's articles, written by ordinary writers): ``devsets/wikipedia-misspellings.tsv``."""
+    if not WIKIPEDIA_PAIRS.is_file():
+        raise EvalDataMissing(f"misspelling list not found: {WIKIPEDIA_PAIRS}")
+    lines = WIKIPEDIA_PAIRS.read_text(encoding="utf-8").splitlines()
+    return _reversed_pairs((ln.partition("\t")[0], [ln.partition("\t")[2]]) for ln in lines
+                           if ln and not ln.startswith("#"))
+
+
+def _reversed_pairs(items) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        wrong, sep, right = line.partition("->")
-        if not sep:
-            continue
-        rights = [r.strip() for r in right.split(",") if r.strip()]
-        # A single, unambiguous right word; both sides plain words.
+    for wrong, rights in items:
+        rights = [r.strip() for r in rights if r.strip()]
+        # A single, unambiguous right word; both sides plain lower-case words.
         if len(rights) != 1 or not _ALPHA.match(wrong) or not _ALPHA.match(rights[0]):
             continue
         if wrong.lower() == rights[0].lower() or not wrong.islower() or not rights[0].islower():
@@ -112,6 +127,10 @@ def codespell_pairs() -> dict[str, list[str]]:
     for v in out.values():
         v.sort()
     return out
+
+
+#: the misspelling lists ``evaluate`` can inject
+PAIR_SOURCES = {"codespell": codespell_pairs, "wikipedia": wikipedia_pairs}
 
 
 def case_like(template: str, word: str) -> str:
@@ -288,6 +307,8 @@ class Score:
     seconds: float = 0.0
     by_kind: Counter = field(default_factory=Counter)
     restored_by_kind: Counter = field(default_factory=Counter)
+    by_distance: Counter = field(default_factory=Counter)  # misspellings by edit distance: "1", "2+"
+    restored_by_distance: Counter = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=lambda: {"missed": [], "false": [], "names": [], "wrong": []})
 
     def as_dict(self) -> dict:
@@ -313,8 +334,17 @@ class Score:
             "false_per_10k_without_annotation": (round((self.false_changes + self.annotated_typos_fixed)
                                                        / self.words * 10_000, 3) if self.words else None),
             "recall_by_kind": {k: round(self.restored_by_kind[k] / n, 4) for k, n in sorted(self.by_kind.items())},
+            "misspelling_recall_by_edits": {k: round(self.restored_by_distance[k] / n, 4)
+                                            for k, n in sorted(self.by_distance.items())},
             "tokens_per_s": round(self.tokens / self.seconds) if self.seconds else None,
         }
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Damerau (optimal string alignment) distance: a swap of two letters is one edit."""
+    from symspellpy.editdistance import DistanceAlgorithm, EditDistance
+
+    return EditDistance(DistanceAlgorithm.DAMERAU_OSA).compare(a, b, max(len(a), len(b)))
 
 
 def score_doc(built: Built, art: Article, sc: Score, fixes: dict[str, str], keep_examples: int = 60) -> None:
@@ -328,9 +358,15 @@ def score_doc(built: Built, art: Article, sc: Score, fixes: dict[str, str], keep
         ns, ne, hit = map_span(spans[fld], inj.start, inj.end)
         got = texts[fld][1][ns:ne]
         touched.update((fld, k) for k in hit)
+        edits = None
+        if inj.kind == "misspelling":
+            edits = "1" if _edit_distance(texts[fld][0][inj.start:inj.end].lower(), inj.expected.lower()) <= 1 else "2+"
+            sc.by_distance[edits] += 1
         if got == inj.expected:
             sc.restored += 1
             sc.restored_by_kind[inj.kind] += 1
+            if edits:
+                sc.restored_by_distance[edits] += 1
             right.update((fld, k) for k in hit)
         elif len(sc.examples["missed"]) < keep_examples:
             src = texts[fld][0]
@@ -367,8 +403,13 @@ def score_doc(built: Built, art: Article, sc: Score, fixes: dict[str, str], keep
 
 
 def evaluate(data_dir: Path, *, split: str = "test", seed: int = 13, docs: int | None = None,
-             rate: float = 1 / 50, custom_words: frozenset[str] = frozenset()) -> Score:
+             rate: float = 1 / 50, custom_words: frozenset[str] = frozenset(), pairs_from: str = "codespell",
+             repair=None) -> Score:
+    """Score ``repair`` (default: the normalize stage; ``plain_symspell`` is the baseline) on the documents
+    with errors injected; the same seed injects the same errors whatever the repair."""
     from pipeline.stages.normalize import normalize, warm_up
+
+    repair = repair or normalize
 
     path = Path(data_dir) / f"conll2003-{split}.txt"
     if not path.is_file():
@@ -376,8 +417,12 @@ def evaluate(data_dir: Path, *, split: str = "test", seed: int = 13, docs: int |
     documents = read_conll(path)
     if docs:
         documents = documents[:docs]
-    pairs = codespell_pairs()
-    fixes = {w: r for r, ws in pairs.items() for w in ws}
+    codespell = codespell_pairs()
+    pairs = codespell if pairs_from == "codespell" else PAIR_SOURCES[pairs_from]()
+    fixes = {w: r for r, ws in codespell.items() for w in ws}
+    for r, ws in pairs.items():
+        for w in ws:
+            fixes.setdefault(w, r)
     annotated_only = frozenset(w for w in SOURCE_TYPOS if w not in fixes)
     for wrong, right in SOURCE_TYPOS.items():
         fixes.setdefault(wrong, right)
@@ -390,10 +435,60 @@ def evaluate(data_dir: Path, *, split: str = "test", seed: int = 13, docs: int |
         art = Article(id=f"conll-{split}-{n}", origin="conll", received_at=received, raw_format="text",
                       title=built.title, body=built.body)
         t0 = time.process_time()
-        out = normalize(art, custom_words=custom_words)
+        out = repair(art, custom_words=custom_words)
         sc.seconds += time.process_time() - t0
         sc.docs += 1
         sc.words += built.words
         sc.tokens += len(built.title.split()) + len(built.body.split())
         score_doc(built, out, sc, fixes)
     return sc
+
+
+def plain_symspell(article: Article, *, custom_words: frozenset[str] = frozenset()) -> Article:
+    """The baseline: every lower-case word symspellpy's dictionary lacks replaced by its top suggestion
+    (edit distance 2), with no context, no names and no word-frequency checks."""
+    from symspellpy import Verbosity
+
+    from pipeline.stages.normalize import Edit, _symspell, _WORD_TOKEN_RE, apply_edits
+
+    sym = _symspell()
+    corrections: list[Correction] = []
+    fields = {}
+    for fld in ("title", "body"):
+        text = getattr(article, fld)
+        edits = []
+        for m in _WORD_TOKEN_RE.finditer(text):
+            w = m.group(0)
+            if not w.islower() or w in sym.words or w in custom_words:
+                continue
+            found = sym.lookup(w, Verbosity.TOP, max_edit_distance=2)
+            if found and found[0].term != w:
+                edits.append(Edit(m.start(), m.end(), found[0].term, "spelling"))
+        fields[fld], corrections = apply_edits(text, edits, fld, corrections)
+    return article.model_copy(update={**fields, "corrections": corrections})
+
+
+def clean_page_changes(repair=None) -> dict:
+    """Changes made to real, edited news text: the main text of the English pages of the extraction dev set
+    (``devsets/extraction.jsonl.xz``), where nearly every change damages a word that was right."""
+    from pipeline.measure.eval.extraction import DEFAULT_DEVSET, load
+    from pipeline.stages.normalize import normalize
+
+    repair = repair or normalize
+    received = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    pages = words = 0
+    changes: list[str] = []
+    for page in load(DEFAULT_DEVSET):
+        art = Article(id=page["name"], origin=page["name"], received_at=received, raw_format="html",
+                      title=page["title"], body=page["body"].replace("\n", "\n\n"))
+        out = repair(art)
+        if "normalize" in out.skipped:
+            continue  # not English
+        pages += 1
+        words += len(_ALPHA_WORD.findall(art.title)) + len(_ALPHA_WORD.findall(art.body))
+        changes += [f"{page['name']}: {c.original!r} -> {c.corrected!r}" for c in out.corrections]
+    return {"pages": pages, "words": words, "changes": len(changes),
+            "changes_per_10k": round(len(changes) / words * 10_000, 2) if words else None, "examples": changes}
+
+
+_ALPHA_WORD = re.compile(r"\w+")

@@ -144,7 +144,7 @@ def find_places(article: Article) -> list[Found]:
     countries = {c.code for cands, *_ in pending + scanned for c in cands if c.kind == "country"}
     for cands, name, field, start, code in pending:
         c = pick(cands, countries)
-        if code:
+        if code and code != c.code:  # another place of that name: its GeoNames id and coordinates do not apply
             c = Candidate(c.name, code, c.kind, c.population)
         found.append(Found(c, name, field, start))
     for cands, name, field, start, full in scanned:
@@ -176,15 +176,18 @@ def places(article: Article) -> dict[str, Any]:
     found = find_places(article)
     counts: Counter[tuple[str, str | None]] = Counter()
     first: dict[tuple[str, str | None], tuple[int, int]] = {}
+    geo: dict[tuple[str, str | None], dict[str, Any]] = {}
     for f in found:
         if f.cand.kind == "metonym":
             continue
         key = (_display(f), f.cand.code)
         counts[key] += 1
         first.setdefault(key, (0 if f.field == "title" else 1, f.start))
+        if f.cand.geonames_id is not None and key not in geo:
+            geo[key] = {"geonames_id": f.cand.geonames_id, "latitude": f.cand.latitude, "longitude": f.cand.longitude}
     ordered = sorted(counts, key=lambda k: (-counts[k], first[k]))
     return {
-        "places": [Place(name=n, country_code=c, count=counts[(n, c)]) for n, c in ordered],
+        "places": [Place(name=n, country_code=c, count=counts[(n, c)], **geo.get((n, c), {})) for n, c in ordered],
         "primary_country": primary_country(found, article),
     }
 

@@ -1,4 +1,4 @@
-"""Enrich stage: runs the registered enrichers (``pipeline/enrichers/``), each writing its own fields.
+"""Enrich stage: runs the registered enrichers (``pipeline/stages/enrich/``), each writing its own fields.
 
 An enricher is a function ``(article) -> dict of field updates`` registered with the fields it
 writes (``pipeline.stages.enrich.enricher``). Enrichers run in registration order and see the fields
@@ -15,7 +15,7 @@ from pipeline.stages.enrich.text import clear_article_caches
 from schemas import Article, EnrichmentError
 
 STAGE = "enrich"
-VERSION = "2"
+VERSION = "3"  # 3: trained topic and sentiment models, summary without repeats (issue 24)
 
 __all__ = ["REGISTRY", "Enricher", "enricher", "enrich", "warm_up"]
 
@@ -26,6 +26,7 @@ def warm_up() -> None:
 
     places.gazetteer()
     places.first_words()
+    sentiment.model()
     sentiment.analyzer()
 
 

