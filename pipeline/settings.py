@@ -8,6 +8,7 @@ variable is the field's name in capitals with the prefix ``NEWSFLOW_`` (``NEWSFL
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,6 +57,10 @@ class Settings(BaseSettings):
         default=None, ge=1, le=16,
         description="Replicas of the topics newsflow creates; unset: 3, or the number of brokers if fewer.",
     )
+    reconnect_timeout_s: float = Field(
+        default=30.0, gt=0, description="How long a client retries a broker it cannot reach (one line every 5 s) "
+        "before it gives up: at start, and under tail, the sinks and consume()."
+    )
     # Kafka's defaults in production; the embedded broker and the tests use short ones (BROKER.md).
     session_timeout_s: float = Field(default=60.0, gt=0)
     rebalance_timeout_s: float = Field(default=60.0, gt=0)
@@ -96,6 +101,7 @@ class Settings(BaseSettings):
 
     # --- stages: limits and what each stage does -------------------------------------------------
     max_payload_bytes: int = Field(default=2_000_000, ge=1, description="Largest raw input accepted.")
+    min_body_words: int = Field(default=5, ge=0, description="Fewest words of body text an article has (fewer: news.dlq).")
     dedup_window_days: float = Field(default=7.0, gt=0)
     near_duplicate_threshold: float = Field(
         default=0.55, gt=0, le=1, description="Near-duplicate: estimated Jaccard of word 3-shingles at least this.")
@@ -157,6 +163,30 @@ class Settings(BaseSettings):
 
         return _known("stage", v, STAGES)
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_name(cls, v: str) -> str:
+        if v.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"log level {v!r} is not one of {', '.join(LOG_LEVELS)}")
+        return v.strip().upper()
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, v: str) -> str:
+        scheme = v.partition("://")[0].lower()
+        if "://" not in v or scheme not in ("memory", "rocksdb"):
+            raise ValueError(f"table store {v!r} is not memory:// or rocksdb://")
+        return v
+
+    def check_store(self) -> None:
+        """ConfigError when the table store cannot be opened here (rocksdb:// without its extra). Checked by the
+        worker that opens it, not by every command: a compose file may name a store only its image has."""
+        if self.store.lower().startswith("rocksdb://"):
+            import importlib.util
+
+            if importlib.util.find_spec("rocksdict") is None:
+                raise ConfigError("store rocksdb:// needs the rocksdb extra: pip install 'newsflow[rocksdb]'")
+
     @field_validator("broker")
     @classmethod
     def _broker_form(cls, v: str | None) -> str | None:
@@ -217,6 +247,20 @@ class Settings(BaseSettings):
         return kw
 
 
+#: the logging levels --log-level / log_level accepts
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: NEWSFLOW_* variables that are not settings: the settings file, and the test suites' own knobs
+OTHER_ENV = ("NEWSFLOW_CONFIG",)
+OTHER_ENV_PREFIXES = ("NEWSFLOW_TEST_", "NEWSFLOW_CHAOS_")
+
+
+def unknown_env(environ: Any = os.environ) -> list[str]:
+    """``NEWSFLOW_*`` variables that name no setting (a typo such as NEWSFLOW_PARTITONS)."""
+    names = {f"NEWSFLOW_{f.upper()}" for f in Settings.model_fields}
+    return sorted(k for k in environ if k.upper().startswith("NEWSFLOW_") and k.upper() not in names
+                  and k.upper() not in OTHER_ENV and not k.upper().startswith(OTHER_ENV_PREFIXES))
+
+
 def _known(kind: str, given: list[str], known) -> list[str]:
     unknown = [s for s in given if s not in known]
     if unknown:
@@ -230,8 +274,14 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         if not Path(config_file).is_file():
             raise ConfigError(f"config file {config_file} does not exist")
         os.environ["NEWSFLOW_CONFIG"] = str(config_file)
+    if unknown := unknown_env():
+        raise ConfigError(f"unknown environment variable(s) {', '.join(unknown)}: no such setting (the settings are "
+                          "listed in pipeline/settings.py)")
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {os.environ.get('NEWSFLOW_CONFIG') or DEFAULT_CONFIG_FILE} is not valid "
+                          f"TOML: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()

@@ -163,10 +163,19 @@ class Article(_Record):
     url: str | None = None
     source: str | None = None
     title: str = ""
+    title_derived: bool = Field(default=False, description="The input gave no title: this is the body's first sentence.")
     body: str = ""
     source_categories: list[str] = Field(default_factory=list)
-    published_at: datetime | None = None
+    published_at: datetime | None = Field(default=None, description="In UTC.")
+    published_date_only: bool = Field(
+        default=False, description="published_at came without a time of day: it is midnight UTC of that date."
+    )
     authors: list[str] = Field(default_factory=list)
+    encoding: str | None = Field(default=None, description="Text encoding the raw payload was decoded with (Python codec name).")
+    encoding_source: str | None = Field(
+        default=None,
+        description="How it was chosen: utf-8 (valid UTF-8), bom, http-header, meta, xml-declaration, detected.",
+    )
     # dedup
     duplicate_of: str | None = None
     similarity: float | None = None

@@ -81,6 +81,8 @@ class EmbeddedBroker:
         return embedded_env()
 
     def start(self) -> "EmbeddedBroker":
+        from pipeline.worker.supervisor import die_with_parent
+
         url = f"tcp://{self.host}:{self.port}"
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn"))
@@ -90,6 +92,7 @@ class EmbeddedBroker:
              # a new cluster id per start: clients can tell that this broker lost everything (resilience.py)
              "--cluster-id", f"newsflow-{uuid.uuid4().hex[:12]}"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+            preexec_fn=die_with_parent,  # gone with its parent, also after a kill -9
         )
         try:
             wait_for_port(self.host, self.port)

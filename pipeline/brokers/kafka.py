@@ -16,14 +16,12 @@ Used by ``newsflow broker kafka``, ``newsflow run --local-broker kafka``, the te
 from __future__ import annotations
 
 import base64
-import ctypes
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from pathlib import Path
 
 from pipeline.brokers.embedded import free_port
 from pipeline.errors import ConfigError
+from pipeline.worker.supervisor import die_with_parent as _die_with_parent
 
 POM = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "pom.xml"
 
@@ -107,12 +106,6 @@ def classpath(version: str | None = None, say=lambda msg: None) -> Path:
     return libs
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the parent dies (also by kill -9). Linux only; elsewhere the
-    clean stop still applies."""
-    if sys.platform.startswith("linux"):
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass

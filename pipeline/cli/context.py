@@ -30,3 +30,20 @@ class State:
 
 
 state = State()
+
+
+def say(line: str) -> None:
+    """One plain line on stderr: paths and reasons printed as they are (no markup, no highlighting)."""
+    err.print(line, markup=False, highlight=False)
+
+
+def read_paths(paths: list[str], settings: Settings) -> list:
+    """What ``read_inputs`` reads under ``paths`` (articles and input problems), after one line per kind of
+    thing the directory walk skipped."""
+    from pipeline.connectors.sources.files import Skipped, read_inputs
+
+    skipped = Skipped()
+    items = list(read_inputs(paths, max_bytes=settings.max_payload_bytes, skipped=skipped))
+    for line in skipped.lines():
+        say(line)
+    return items

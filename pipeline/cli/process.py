@@ -7,7 +7,7 @@ import sys
 import typer
 
 from pipeline import topics
-from pipeline.cli.context import err, out, state
+from pipeline.cli.context import out, read_paths, say, state
 
 app = typer.Typer()
 
@@ -19,24 +19,24 @@ def process(
 ) -> None:
     """Run every stage in-process on the inputs, with no broker: one JSON line per input, in input order."""
     from pipeline.stages.chain import Pipeline
-    from pipeline.connectors.sources.files import InputProblem, read_inputs
+    from pipeline.connectors.sources.files import InputProblem
     from pipeline.cli.render import print_outcome
     from pipeline.kafka.wire import encode
 
     settings = state.settings()
     pipe = Pipeline(settings)
-    items = list(read_inputs(paths, max_bytes=settings.max_payload_bytes))
+    items = read_paths(paths, settings)
     raws = [i for i in items if not isinstance(i, InputProblem)]
     outcomes = iter(pipe.process(raws))
     rejected = 0
     for item in items:
         if isinstance(item, InputProblem):
-            err.print(f"{item.origin}: rejected: {item.reason}", markup=False, highlight=False)
+            say(f"{item.origin}: rejected: {item.reason}")
             rejected += 1
             continue
         o = next(outcomes)
         if o.topic == topics.DLQ:
-            err.print(f"{o.record.origin}: rejected: {o.record.stage}: {o.record.reason}", markup=False, highlight=False)
+            say(f"{o.record.origin}: rejected: {o.record.stage}: {o.record.reason}")
             rejected += 1
         elif pretty:
             print_outcome(out, o.topic, o.record)

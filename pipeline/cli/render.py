@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -65,5 +66,7 @@ def print_outcome(console: Console, topic: str, record) -> None:
         console.print(f"[yellow]duplicate[/] {record.origin} → copy of {record.duplicate_of} ({record.reason})")
     elif isinstance(record, DeadLetter):
         console.print(f"[red]rejected[/] {record.origin}: {record.stage}: {record.reason}")
+    elif isinstance(record, BaseModel):  # the records of the other topics: as JSON, never a Python repr
+        console.print_json(record.model_dump_json())
     else:
         console.print(record)

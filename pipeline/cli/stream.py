@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from pipeline import topics
-from pipeline.cli.context import err, out, state
+from pipeline.cli.context import err, out, read_paths, say, state
 from pipeline.errors import ConfigError
 
 app = typer.Typer()
@@ -32,6 +32,7 @@ def worker(
     from pipeline.kafka.admin import ensure_topics, with_replication
 
     settings = state.settings(stages=stages, web_enabled=web, web_port=web_port)
+    settings.check_store()
     settings.bootstrap_servers  # noqa: B018 - fail early and clearly without a broker
     settings = asyncio.run(with_replication(settings))
     asyncio.run(ensure_topics(settings))
@@ -63,7 +64,6 @@ def ingest(
     seen_file: Optional[Path] = typer.Option(None, "--seen-file", help="With --feed: state file (default DATA_DIR/feeds-seen.json)."),
 ) -> None:
     """Publish articles to news.raw, exactly as read. Unreadable inputs go to news.dlq and are listed."""
-    from pipeline.connectors.sources.files import InputProblem, read_inputs
     from pipeline.connectors.sources.publish import publish_inputs
 
     settings = state.settings()
@@ -73,13 +73,13 @@ def ingest(
             return
     if not paths:
         raise ConfigError("nothing to ingest: give PATH... or --feed URL|FILE")
-    items = list(read_inputs(paths, max_bytes=settings.max_payload_bytes))
-    problems = [i for i in items if isinstance(i, InputProblem)]
-    sent = asyncio.run(publish_inputs(settings, items))
-    for p in problems:
-        err.print(f"{p.origin}: rejected: {p.reason}", markup=False, highlight=False)
-    err.print(f"published {sent} input(s) to {topics.RAW}" + (f", {len(problems)} rejected" if problems else ""))
-    if problems:
+    items = read_paths(paths, settings)
+    done = asyncio.run(publish_inputs(settings, items, on_rejected=lambda p: say(f"{p.origin}: rejected: {p.reason}")))
+    for line in done.undelivered:
+        say(line)
+    err.print(f"published {done.sent} input(s) to {topics.RAW}"
+              + (f", {len(done.rejected)} rejected (on {topics.DLQ})" if done.rejected else ""))
+    if done.rejected:
         raise typer.Exit(1)
 
 
@@ -129,15 +129,31 @@ async def _tail(settings, topic, from_beginning, as_json, count, idle_timeout) -
     from pipeline.kafka.clients import read_topic
 
     n = 0
-    async for _msg, value in read_topic(settings, topic, from_beginning=from_beginning, idle_timeout=idle_timeout):
+    async for msg, value in read_topic(settings, topic, from_beginning=from_beginning, idle_timeout=idle_timeout):
         if as_json:
-            sys.stdout.buffer.write(value + b"\n")
+            sys.stdout.buffer.write(json_line(msg, value) + b"\n")
             sys.stdout.flush()
         else:
             _print_record(topic, value, 500)
         n += 1
         if count is not None and n >= count:
             return
+
+
+def json_line(msg, value: bytes) -> bytes:
+    """A record as one JSON line: JSON records as they are (on one line); anything else (bare text or HTML a
+    producer wrote to news.raw) as an object naming where it was read, its text or base64 in ``payload``."""
+    import orjson
+
+    from schemas import RawArticle
+
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raw = RawArticle.from_bytes(value or b"", f"{msg.topic}/{msg.partition}@{msg.offset}")
+        return orjson.dumps({"topic": msg.topic, "partition": msg.partition, "offset": msg.offset, "json": False,
+                             "payload": raw.payload, "payload_encoding": raw.payload_encoding})
+    return value if b"\n" not in value else orjson.dumps(doc)
 
 
 def _print_record(topic: str, value: bytes, raw_chars: int) -> None:
@@ -148,7 +164,7 @@ def _print_record(topic: str, value: bytes, raw_chars: int) -> None:
     try:
         print_outcome(out, topic, decode_for_topic(topic, value))
     except ValueError:
-        out.print(value[:raw_chars])
+        out.print(value[:raw_chars].decode("utf-8", "replace"), markup=False, highlight=False)
 
 
 @app.command()
@@ -162,11 +178,11 @@ def run(
     nodes: Optional[int] = typer.Option(None, "--nodes", help="Nodes of the local Kafka: 1 (default) or 3."),
 ) -> None:
     """Start a broker (a local one unless one is configured), the worker, feed articles, print the output."""
-    from pipeline.connectors.sources.files import read_inputs, sample_dir
+    from pipeline.connectors.sources.files import sample_dir
     from pipeline.worker.supervisor import Tally, supervise
 
     settings = state.settings(local_broker=local_broker, local_kafka_nodes=nodes)
-    items = list(read_inputs(paths or [str(sample_dir())], max_bytes=settings.max_payload_bytes))
+    items = read_paths(paths or [str(sample_dir())], settings)
 
     def all_out(t: Tally) -> None:
         err.print(f"[bold]{t.expected} input(s): {t.enriched} enriched, "
@@ -175,7 +191,7 @@ def run(
             err.print(f"[dim]still running: publish more with `newsflow --broker {t.broker} ingest PATH`; "
                       "Ctrl-C stops[/]")
 
-    supervise(
+    tally = supervise(
         settings, items, settings_for=state.settings, config=state.config,
         exit_when_done=exit_when_done, timeout=timeout,
         on_record=lambda topic, value: _print_record(topic, value, 300),
@@ -183,8 +199,10 @@ def run(
             f"[dim]local Apache Kafka on {address} (data kept in {settings.data_dir / 'kafka'})[/]" if kind == "kafka"
             else f"embedded broker (Tansu) on {address}: memory-only, everything is lost when `run` stops"),
         on_notice=lambda message: err.print(f"[dim]{message}[/]"),
-        on_worker=lambda pid, log, n: err.print(f"[dim]worker started (pid {pid}, log {log}); "
-                                                f"feeding {n} input(s)[/]"),
+        on_worker=lambda pid, log, n: err.print(f"[dim]worker started (pid {pid}); this run's state and log: "
+                                                f"{log.parent}; feeding {n} input(s)[/]"),
         on_all_out=all_out,
         on_stopping=lambda: err.print("[dim]stopping…[/]"),
     )
+    if exit_when_done and tally is not None and tally.rejected:
+        raise typer.Exit(1)  # as `process` and `ingest` do when an input was rejected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -99,7 +100,7 @@ async def partition_ids(settings: Settings, topic: str, wait_s: float = 10.0) ->
     Only an existing topic is described, so a broker that creates topics on a metadata request
     (``auto.create.topics.enable``) never creates one here."""
     admin = admin_client(settings)
-    await start_with_retry(admin.start, settings, 30.0)
+    await start_with_retry(admin.start, settings)
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
@@ -116,13 +117,32 @@ async def partition_ids(settings: Settings, topic: str, wait_s: float = 10.0) ->
         await admin.close()
 
 
-async def topic_exists(settings: Settings, topic: str) -> bool:
+async def topic_names(settings: Settings) -> list[str]:
+    """The topics the broker has (a metadata request for all topics, which creates none)."""
     admin = admin_client(settings)
-    await start_with_retry(admin.start, settings, 30.0)
+    await start_with_retry(admin.start, settings)
     try:
-        return topic in await admin.list_topics()
+        return await admin.list_topics()
     finally:
         await admin.close()
+
+
+async def topic_exists(settings: Settings, topic: str) -> bool:
+    return topic in await topic_names(settings)
+
+
+async def require_topic(settings: Settings, topic: str) -> None:
+    """ConfigError unless ``topic`` exists: a command that only reads a topic never creates it (a consumer's
+    metadata request would, on a broker that creates topics on first use), and a misspelt name is an error."""
+    existing = await topic_names(settings)
+    if topic in existing:
+        return
+    if topic in topics.ALL_TOPICS:
+        raise ConfigError(f"topic {topic} does not exist on the broker at {settings.broker} yet: start a worker "
+                          "or run `newsflow topics` first")
+    near = difflib.get_close_matches(topic, sorted(set(existing) | set(topics.ALL_TOPICS)), n=1)
+    raise ConfigError(f"no topic {topic!r} on the broker at {settings.broker}"
+                      + (f" (did you mean {near[0]}?)" if near else ""))
 
 
 async def cluster_id(settings: Settings, timeout: float = 5.0) -> str | None:
@@ -138,7 +158,7 @@ async def cluster_id(settings: Settings, timeout: float = 5.0) -> str | None:
 async def group_members(settings: Settings, group_id: str) -> int | None:
     """How many live members the group has (None: the broker would not say)."""
     admin = admin_client(settings)
-    await start_with_retry(admin.start, settings, 30.0)
+    await start_with_retry(admin.start, settings)
     try:
         resp = await admin.describe_consumer_groups([group_id])
     except Exception:  # noqa: BLE001

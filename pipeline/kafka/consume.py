@@ -27,7 +27,8 @@ from aiokafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
 
 from pipeline import topics
-from pipeline.kafka.clients import start_with_retry, max_message_bytes
+from pipeline.kafka.admin import require_topic
+from pipeline.kafka.clients import BrokerWatch, fetch, max_message_bytes, start_with_retry, stop_client
 from pipeline.settings import Settings, load_settings
 from pipeline.kafka.wire import decode
 from schemas import EnrichedArticle
@@ -57,6 +58,14 @@ def _consumer(settings: Settings, topic: str, group_id: str, from_beginning: boo
     )
 
 
+async def _started(settings: Settings, topic: str, group_id: str, from_beginning: bool) -> AIOKafkaConsumer:
+    """A started consumer of ``topic``, which must exist (ConfigError otherwise: reading never creates it)."""
+    await require_topic(settings, topic)
+    consumer = _consumer(settings, topic, group_id, from_beginning)
+    await start_with_retry(consumer.start, settings)
+    return consumer
+
+
 def _decode_or_skip(m, model: type[M], on_invalid: Callable[[Any, Exception], None] | None) -> M | None:
     """The record as ``model``, or None (logged, and passed to ``on_invalid``) when it is not one."""
     try:
@@ -69,18 +78,26 @@ def _decode_or_skip(m, model: type[M], on_invalid: Callable[[Any, Exception], No
         return None
 
 
-async def _fetches(consumer: AIOKafkaConsumer, wait_s: float, max_records: int, idle_timeout: float | None):
-    """Non-empty fetches, until ``idle_timeout`` seconds pass without a record (None: until cancelled)."""
+async def _fetches(consumer: AIOKafkaConsumer, settings: Settings, wait_s: float, max_records: int,
+                   idle_timeout: float | None):
+    """Non-empty fetches, until ``idle_timeout`` seconds pass without a record (None: until cancelled); a
+    ConfigError once the broker has been unreachable for ``reconnect_timeout_s`` (``BrokerWatch``)."""
     idle = 0.0
-    while True:
-        fetched = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=max_records)
-        if not fetched:
-            idle += wait_s
-            if idle_timeout is not None and idle >= idle_timeout:
-                return
-            continue
-        idle = 0.0
-        yield fetched
+    watch = BrokerWatch(consumer, settings)
+    try:
+        while True:
+            fetched = await fetch(consumer, int(wait_s * 1000), max_records=max_records)
+            if not fetched:
+                idle += wait_s
+                if idle_timeout is not None and idle >= idle_timeout:
+                    return
+                await watch.idle()
+                continue
+            idle = 0.0
+            watch.alive()
+            yield fetched
+    finally:
+        watch.close()
 
 
 async def consume_batches(
@@ -100,11 +117,10 @@ async def consume_batches(
     ``idle_timeout``: stop after that many seconds without a record (None: run until cancelled).
     """
     settings = _settings(broker)
-    consumer = _consumer(settings, topic, group_id, from_beginning)
-    await start_with_retry(consumer.start, settings, 30.0)
+    consumer = await _started(settings, topic, group_id, from_beginning)
     pending: dict[TopicPartition, OffsetAndMetadata] = {}
     try:
-        async for fetched in _fetches(consumer, wait_s, max_records, idle_timeout):
+        async for fetched in _fetches(consumer, settings, wait_s, max_records, idle_timeout):
             batch: list[M] = []
             for tp, msgs in fetched.items():
                 for m in msgs:
@@ -118,7 +134,7 @@ async def consume_batches(
             await consumer.commit(pending)
             pending = {}
     finally:
-        await consumer.stop()
+        await stop_client(consumer, settings)
 
 
 async def consume(
@@ -140,11 +156,10 @@ async def consume(
     otherwise the final commit waits until the generator is garbage-collected.
     """
     settings = _settings(broker)
-    consumer = _consumer(settings, topic, group_id, from_beginning)
-    await start_with_retry(consumer.start, settings, 30.0)
+    consumer = await _started(settings, topic, group_id, from_beginning)
     done: dict[TopicPartition, OffsetAndMetadata] = {}
     try:
-        async for fetched in _fetches(consumer, 1.0, 500, idle_timeout):
+        async for fetched in _fetches(consumer, settings, 1.0, 500, idle_timeout):
             for tp, msgs in fetched.items():
                 for m in msgs:
                     record = _decode_or_skip(m, model, on_invalid)
@@ -159,4 +174,4 @@ async def consume(
             if done:
                 await consumer.commit(done)
         finally:
-            await consumer.stop()
+            await stop_client(consumer, settings)

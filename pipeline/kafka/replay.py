@@ -254,7 +254,7 @@ async def plan_replay(
     own = consumer is None
     consumer = consumer or make_consumer(settings)
     if own:
-        await start_with_retry(consumer.start, settings, 30.0)
+        await start_with_retry(consumer.start, settings)
     try:
         existing = await partition_ids(settings, topic)
         wanted = sorted(set(partitions)) if partitions else (
@@ -351,8 +351,8 @@ async def _send_range(settings: Settings, plan: ReplayPlan, sends_for, progress:
     triples) and wait for the broker's acknowledgements; counts per topic."""
     consumer = make_consumer(settings)
     producer = make_producer(settings)
-    await start_with_retry(consumer.start, settings, 30.0)
-    await start_with_retry(producer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings)
+    await start_with_retry(producer.start, settings)
     counts: dict[str, int] = {}
     try:
         async for msgs in read_range(consumer, plan, batch_size=batch_size):
@@ -410,7 +410,7 @@ async def read_dedup_changelog(settings: Settings, idle: float = 1.0) -> dict:
 
     name = f"{settings.app_id}-dedup-index-changelog"
     consumer = make_consumer(settings)
-    await start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings)
     index: dict = {}
     try:
         if not await topic_exists(settings, name):
@@ -512,7 +512,7 @@ async def reset_group(settings: Settings, plan: ReplayPlan, group_id: str, wait_
     offsets = {TopicPartition(plan.topic, r.partition): OffsetAndMetadata(r.start, "newsflow replay --reset-group")
                for r in plan.ranges}
     consumer = AIOKafkaConsumer(**settings.kafka_client_kwargs(), group_id=group_id, enable_auto_commit=False)
-    await start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings)
     try:
         consumer.assign(list(offsets))
         try:
@@ -528,7 +528,7 @@ async def reset_group(settings: Settings, plan: ReplayPlan, group_id: str, wait_
 
 async def committed_offsets(settings: Settings, group_id: str, topic: str) -> dict[int, int | None]:
     consumer = AIOKafkaConsumer(**settings.kafka_client_kwargs(), group_id=group_id, enable_auto_commit=False)
-    await start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings)
     try:
         parts = await partition_ids(settings, topic)
         return {p: await consumer.committed(TopicPartition(topic, p)) for p in parts}

@@ -127,7 +127,9 @@ def dead_letter(
     source_topic: str | None = None,
     source_partition: int | None = None,
     source_offset: int | None = None,
+    size: int | None = None,
 ) -> DeadLetter:
+    """``size``: the whole input's size when ``payload`` is only its head (a file too large to read)."""
     raw = RawArticle.from_bytes(payload[:DLQ_PAYLOAD_LIMIT], origin=err.origin)
     return DeadLetter(
         stage=err.stage,
@@ -141,7 +143,7 @@ def dead_letter(
         source_offset=source_offset,
         payload=raw.payload,
         payload_encoding=raw.payload_encoding,
-        payload_truncated=len(payload) > DLQ_PAYLOAD_LIMIT,
+        payload_truncated=max(len(payload), size or 0) > min(len(payload), DLQ_PAYLOAD_LIMIT),
     )
 
 
@@ -198,7 +200,8 @@ class Pipeline:
 
     def parse(self, raw: RawArticle) -> Article:
         t0 = time.perf_counter()
-        art = run_stage("parse", raw.origin, None, lambda: parse_stage.parse(raw, max_bytes=self.settings.max_payload_bytes))
+        art = run_stage("parse", raw.origin, None, lambda: parse_stage.parse(raw, max_bytes=self.settings.max_payload_bytes,
+                                                                         min_words=self.settings.min_body_words))
         return stamp(art, "parse", t0)
 
     def dedup(self, article: Article) -> dedup_stage.DedupResult:

@@ -15,12 +15,14 @@ Plain text is read in the layout scrapers deliver (see ``samples/``)::
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 import unicodedata
 import warnings
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from dateutil import parser as dateparser
@@ -49,6 +51,10 @@ _PUBLISHED_RE = re.compile(
 )
 _BULLETS = "•·‣◦▪●*-–—"
 _CATEGORY_SPLIT_RE = re.compile(r"\s*[|/>,;·•»]\s*")
+#: fewest words of body text an article has (``min_body_words`` setting)
+MIN_BODY_WORDS = 5
+#: share of the body's words in navigation/account segments above which the input is a page, not an article
+MAX_BOILERPLATE_SHARE = 0.5
 
 
 def article_id(origin: str, payload: bytes) -> str:
@@ -59,9 +65,10 @@ def article_id(origin: str, payload: bytes) -> str:
     return h.hexdigest()[:32]
 
 
-def parse(raw: RawArticle, *, max_bytes: int = 2_000_000) -> Article:
+def parse(raw: RawArticle, *, max_bytes: int = 2_000_000, min_words: int = MIN_BODY_WORDS) -> Article:
     data = _check_payload(raw, max_bytes)
-    text = data.decode("utf-8").lstrip("\ufeff")
+    decoded = decode_payload(data, raw.media_type, raw.origin)
+    text = decoded.text
     fmt = _sniff(text, raw.media_type)
     if fmt == "json":
         fields = _parse_json(text, raw.origin)
@@ -73,6 +80,10 @@ def parse(raw: RawArticle, *, max_bytes: int = 2_000_000) -> Article:
     body = _clean_body(fields.get("body") or "")
     if not title and not body:
         raise RejectedInput(STAGE, raw.origin, f"no article text found in the {fmt} input")
+    title_derived = not title
+    if title_derived:
+        title = derive_title(body)
+    check_article(body, raw.origin, fmt, min_words)
     return Article(
         id=article_id(raw.origin, data),
         origin=raw.origin,
@@ -81,11 +92,61 @@ def parse(raw: RawArticle, *, max_bytes: int = 2_000_000) -> Article:
         url=fields.get("url") or None,
         source=fields.get("source") or None,
         title=title,
+        title_derived=title_derived,
         body=body,
         source_categories=fields.get("categories") or [],
-        published_at=fields.get("published_at"),
+        published_at=published.at if (published := fields.get("published_at")) else None,
+        published_date_only=bool(published and published.date_only),
         authors=fields.get("authors") or [],
+        encoding=decoded.encoding,
+        encoding_source=decoded.source,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# is it an article: enough text, not mostly navigation; a title when the input gave none
+# --------------------------------------------------------------------------------------------------
+
+#: the words navigation, login and consent blocks are made of ("Home / Log in / Sign in", "Accept cookies")
+_NAV_WORDS = frozenset("""
+    home log login logout logon sign signin signout signup in out up on register registration password
+    username user email e-mail forgot reset remember me my account profile settings subscribe subscription
+    unsubscribe menu search contact about us privacy policy terms conditions of use service cookie cookies
+    accept reject consent help faq newsletter follow share skip to content main navigation back top next
+    previous more continue submit cancel ok or and create new member members members-only here click your
+    the a enter welcome sitemap site map rss advertise careers jobs store shop cart checkout
+""".split())
+_SEGMENT_SPLIT_RE = re.compile(r"\n|\s[/|·•»›>]\s|\s[-–—]\s")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?\u201d\"])\s+(?=[\"\u201c'(\[]?[A-Z0-9\u00c0-\u024f])")
+_WORD_RE = re.compile(r"\w[\w'’-]*")
+
+
+def check_article(body: str, origin: str, fmt: str, min_words: int = MIN_BODY_WORDS) -> None:
+    """Raise RejectedInput unless ``body`` reads like an article: at least ``min_words`` words, and not mostly
+    navigation, login or consent boilerplate (segments made only of such words, over half the words)."""
+    words = _WORD_RE.findall(body)
+    if len(words) < min_words:
+        raise RejectedInput(STAGE, origin, f"not an article: {len(words)} word(s) of body text in the {fmt} input "
+                                           f"(at least {min_words} needed)")
+    boiler = 0
+    for segment in _SEGMENT_SPLIT_RE.split(body):
+        seg = _WORD_RE.findall(segment)
+        if seg and len(seg) <= 8 and all(w.lower() in _NAV_WORDS for w in seg):
+            boiler += len(seg)
+    if boiler > MAX_BOILERPLATE_SHARE * len(words):
+        raise RejectedInput(STAGE, origin, f"not an article: {boiler} of its {len(words)} words are navigation or "
+                                           "login boilerplate")
+
+
+def derive_title(body: str, max_chars: int = 120) -> str:
+    """A title for text that came without one: its first sentence, cut at a word before ``max_chars``."""
+    first = _SENTENCE_END_RE.split(body.split("\n\n", 1)[0].strip(), 1)[0].strip()
+    first = " ".join(first.split())
+    if len(first) > max_chars:
+        first = first[:max_chars].rsplit(" ", 1)[0].rstrip(",;:-–—") + "…"
+    elif first.endswith(".") and not first.endswith(".."):
+        first = first[:-1]
+    return first
 
 
 # --------------------------------------------------------------------------------------------------
@@ -102,13 +163,6 @@ def _check_payload(raw: RawArticle, max_bytes: int) -> bytes:
         raise RejectedInput(STAGE, raw.origin, f"payload of {len(data):,} bytes is over the limit of {max_bytes:,}")
     if not data.strip():
         raise RejectedInput(STAGE, raw.origin, "empty input")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        kind = "binary data" if _looks_binary(data) else "invalid UTF-8"
-        raise RejectedInput(STAGE, raw.origin, f"{kind} (undecodable byte at offset {exc.start})") from None
-    if "\x00" in text or _control_ratio(text) > 0.05:
-        raise RejectedInput(STAGE, raw.origin, "binary data (control characters), not text")
     return data
 
 
@@ -121,6 +175,102 @@ def _control_ratio(text: str) -> float:
     head = text[:4096]
     bad = sum(1 for c in head if unicodedata.category(c) == "Cc" and c not in "\t\n\r\f")
     return bad / max(1, len(head))
+
+
+# --------------------------------------------------------------------------------------------------
+# decoding: byte-order mark, declared charset, detection; only then "binary"
+# --------------------------------------------------------------------------------------------------
+
+#: longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_HEADER_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_META_CHARSET_RE = re.compile(
+    rb"<meta\b[^>]*?\bcharset\s*=\s*[\"']?\s*([\w.:-]+)", re.I  # <meta charset=...> and http-equiv content=
+)
+_XML_DECL_RE = re.compile(rb"^\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([\w.:-]+)[\"']", re.I)
+#: labels the WHATWG Encoding Standard decodes as windows-1252 (what browsers do with these declarations)
+_WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "iso_8859-1",
+                        "cp819", "ibm819", "windows-1252", "cp1252", "x-cp1252"}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+    #: how the encoding was chosen: utf-8, bom, http-header, meta, xml-declaration, detected
+    source: str
+
+
+def declared_charset(data: bytes, media_type: str | None) -> tuple[str, str] | None:
+    """The charset the input declares, as (Python codec name, where): the HTTP header (``media_type``
+    parameter), then a ``<meta>`` tag or the XML declaration in the first 4 KB. Unknown labels are ignored."""
+    candidates = []
+    if media_type and (m := _HEADER_CHARSET_RE.search(media_type)):
+        candidates.append((m.group(1), "http-header"))
+    head = data[:4096]
+    if m := _XML_DECL_RE.search(head):
+        candidates.append((m.group(1).decode("ascii"), "xml-declaration"))
+    if m := _META_CHARSET_RE.search(head):
+        candidates.append((m.group(1).decode("ascii"), "meta"))
+    for label, where in candidates:
+        label = label.strip().lower()
+        if label in _WINDOWS_1252_LABELS:
+            return "cp1252", where
+        try:
+            return codecs.lookup(label).name, where
+        except LookupError:
+            continue
+    return None
+
+
+def decode_payload(data: bytes, media_type: str | None, origin: str) -> Decoded:
+    """The input as text, and which encoding was used: a byte-order mark wins, then a declared charset,
+    then UTF-8, then detection (charset-normalizer). Raises RejectedInput only when none of them gives
+    text (binary data). A single-byte declaration on bytes that are valid UTF-8 with non-ASCII characters
+    loses to UTF-8: such pages are mislabelled far more often than Latin text happens to be valid UTF-8."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _checked(Decoded(data.decode(codec).lstrip("\ufeff"), codec.replace("-sig", ""), "bom"), origin)
+            except UnicodeDecodeError as exc:
+                raise RejectedInput(STAGE, origin, f"invalid {codec} after its byte-order mark "
+                                                   f"(undecodable byte at offset {exc.start})") from None
+    try:
+        utf8: str | None = data.decode("utf-8")
+    except UnicodeDecodeError:
+        utf8 = None
+    declared = declared_charset(data, media_type)
+    if declared is not None:
+        codec, where = declared
+        if not (utf8 is not None and not _multibyte(codec) and not utf8.isascii()):
+            try:
+                return _checked(Decoded(data.decode(codec), codec, where), origin)
+            except UnicodeDecodeError:
+                pass  # a wrong declaration: go on with UTF-8 and detection
+    if utf8 is not None:
+        return _checked(Decoded(utf8, "utf-8", "utf-8"), origin)
+    if _looks_binary(data):
+        raise RejectedInput(STAGE, origin, "binary data (control bytes; no byte-order mark, declared charset "
+                                           "or detectable text encoding)")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise RejectedInput(STAGE, origin, "binary data (not UTF-8, no declared charset, no text encoding detected)")
+    return _checked(Decoded(str(best), codecs.lookup(best.encoding).name, "detected"), origin)
+
+
+def _multibyte(codec: str) -> bool:
+    """UTF-8/16/32 and the East Asian multi-byte codecs (Python codec names)."""
+    return any(k in codec for k in ("gb", "big5", "jis", "euc", "kr", "hz", "utf"))
+
+
+def _checked(decoded: Decoded, origin: str) -> Decoded:
+    if "\x00" in decoded.text or _control_ratio(decoded.text) > 0.05:
+        raise RejectedInput(STAGE, origin, f"binary data (control characters after decoding as {decoded.encoding}), "
+                                           "not text")
+    return decoded
 
 
 def _sniff(text: str, media_type: str | None) -> str:
@@ -232,7 +382,8 @@ def _parse_html(text: str, origin: str) -> dict[str, Any]:
         warnings.simplefilter("ignore")
         try:
             doc = trafilatura.bare_extraction(
-                text, with_metadata=True, include_comments=False, **extraction_options(page)
+                text, with_metadata=True, include_comments=False, **extraction_options(page),
+                date_extraction_params=HTMLDATE_PARAMS,
             )
         except (ValueError, RecursionError) as exc:
             raise RejectedInput(STAGE, origin, f"unreadable HTML: {exc}") from None
@@ -249,7 +400,7 @@ def _parse_html(text: str, origin: str) -> dict[str, Any]:
         "source": doc.sitename or None,
         "categories": [c for c in (doc.categories or []) if c],
         "authors": [a.strip() for a in (doc.author or "").split(";") if a.strip()],
-        "published_at": parse_date(doc.date) if doc.date else None,
+        "published_at": html_published(text, doc.date),
     }
 
 
@@ -428,19 +579,61 @@ def _starts_headline(title: str, h1: str) -> bool:
 # --------------------------------------------------------------------------------------------------
 
 
-def parse_date(value: str) -> datetime | None:
-    """Parse a published date; naive dates are taken as UTC. ``None`` when it is not a date."""
+# --------------------------------------------------------------------------------------------------
+# publish dates: the full timestamp in UTC, date-only values marked, never a copyright year
+# --------------------------------------------------------------------------------------------------
+
+
+class PublishDate(NamedTuple):
+    at: datetime  # in UTC; midnight UTC of the day when ``date_only``
+    date_only: bool
+
+
+#: htmldate (through trafilatura) keeps the time of day and the offset when the page gives them
+HTMLDATE_PARAMS = {"extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+_COPYRIGHT_RE = re.compile(r"©|\(c\)|&copy;|\bcopyright\b|\ball rights reserved\b", re.I)
+#: two defaults differing in year, month, day and hour: a value that gives different results lacks that part
+#: (minutes and seconds left out of a time are zero, from the first)
+_DEFAULTS = (datetime(2000, 1, 1, 0, 0, 0), datetime(2001, 2, 2, 13, 0, 0))
+
+
+def parse_date(value: str) -> PublishDate | None:
+    """A published date in UTC (a value without an offset is taken as UTC), marked ``date_only`` when it has
+    no time of day. ``None`` when it is not a whole date (a year alone, "March 16"), or is a copyright line
+    ("© 2025 Sports Daily")."""
     value = value.strip().lstrip(_BULLETS).strip()
     value = re.sub(r"^(?:published|posted|updated)\s*:?\s*", "", value, flags=re.I)
-    if not value or len(value) > 80:
+    if not value or len(value) > 80 or _COPYRIGHT_RE.search(value):
         return None
     try:
-        dt = dateparser.parse(value, fuzzy=True, default=datetime(2000, 1, 1))
+        a, b = (dateparser.parse(value, fuzzy=True, default=d) for d in _DEFAULTS)
     except (ValueError, OverflowError, TypeError):
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt
+    if a is None or b is None or (a.year, a.month, a.day) != (b.year, b.month, b.day):
+        return None  # a year alone, a month, a day without its year: not a publish date
+    date_only = a.hour != b.hour
+    if date_only:
+        return PublishDate(datetime(a.year, a.month, a.day, tzinfo=timezone.utc), True)
+    if a.tzinfo is None:
+        a = a.replace(tzinfo=timezone.utc)
+    return PublishDate(a.astimezone(timezone.utc), False)
+
+
+def html_published(html: str, found: str | None) -> PublishDate | None:
+    """The publish date of a page from htmldate's answer ``found`` (``HTMLDATE_PARAMS``): a time of exactly
+    00:00:00 with no offset is what htmldate gives for a date without a time, so it counts as date-only.
+    htmldate's last resorts are a copyright year or a lone year, both given as 1 January: such an answer is
+    kept only when htmldate's search of the page's markup alone (no text patterns) finds that day too."""
+    if not found:
+        return None
+    if m := re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)T00:00:00", found):
+        if m.group(2, 3) == ("01", "01"):
+            from htmldate import find_date
+
+            if find_date(html, extensive_search=False, original_date=True) != found[:10]:
+                return None
+        found = found[:10]
+    return parse_date(found)
 
 
 def split_categories(line: str) -> list[str]:
@@ -477,7 +670,7 @@ def parse_text(text: str) -> dict[str, Any]:
     if header_end is None:
         # No metadata lines: the first line is the title when it reads like one.
         first_i, first = nonempty[0]
-        if len(first) <= 250 and not first.endswith((".", "?", "!", "\u201d", '"')) or len(nonempty) == 1:
+        if len(first) <= 250 and not first.endswith((".", "?", "!", "\u201d", '"')):
             title, body_start, cats = first, first_i + 1, []
         else:
             title, body_start, cats = "", 0, []

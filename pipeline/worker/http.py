@@ -72,6 +72,8 @@ def raws_from_body(body: bytes, content_type: str, origin: str) -> list[RawArtic
         if not isinstance(doc, dict):
             raise ValueError(f"expected a JSON object, got {type(doc).__name__}")
         return [RawArticle.from_bytes(body, origin, "application/json")]
+    if media is not None and ";" in content_type:  # keep the parameters: the parse stage reads charset=
+        media += content_type[content_type.index(";"):]
     return [RawArticle.from_bytes(body, origin, media)]
 
 

@@ -11,7 +11,9 @@ What is printed is the caller's: every record and every step is handed to a call
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +27,14 @@ from pipeline.settings import Settings
 
 #: how long the worker is given to stop after SIGTERM before it is killed
 WORKER_STOP_S = 15.0
+
+
+def die_with_parent() -> None:
+    """In a child, before exec (``preexec_fn``): SIGTERM when the parent dies, also by kill -9
+    (``PR_SET_PDEATHSIG``). Linux only; elsewhere the clean stop still applies."""
+    if sys.platform.startswith("linux"):
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def sigterm_as_interrupt(signum, frame) -> None:
@@ -76,7 +86,7 @@ def supervise(
     on_worker: Callable[[int, Path, int], None] = _nothing,
     on_all_out: Callable[[Tally], None] = _nothing,
     on_stopping: Callable[[], None] = _nothing,
-) -> None:
+) -> Tally | None:
     """Run a broker (a local one, ``settings.local_broker``, unless ``settings.broker``), a ``newsflow worker``
     process, feed ``items``.
 
@@ -87,7 +97,9 @@ def supervise(
     log_path, inputs)`` once the worker started, ``on_record(topic, value)`` for every terminal record,
     ``on_all_out(tally)`` once every input came out, ``on_stopping()`` on Ctrl-C or SIGTERM. With
     ``exit_when_done`` it returns once every input came out (ConfigError after ``timeout`` seconds);
-    otherwise it watches until interrupted. A worker that exits on its own is a ConfigError.
+    otherwise it watches until interrupted. A worker that exits on its own is a ConfigError. Returns the tally
+    (None when interrupted before the watch ended). The worker's state and log are in a directory of this run's
+    own under ``data_dir/runs/`` (two runs in one folder share nothing but a local Kafka's data).
     """
     from pipeline.kafka.admin import ensure_topics
 
@@ -108,13 +120,16 @@ def supervise(
             on_broker(kind, local.address)
         env["NEWSFLOW_BROKER"] = settings.broker
         asyncio.run(ensure_topics(settings))
-        log_path = data_dir / "worker.log"
+        run_dir = run_directory(data_dir)
+        env["NEWSFLOW_DATA_DIR"] = str(run_dir)
+        log_path = run_dir / "worker.log"
         worker = start_worker(config, env, log_path)
         on_worker(worker.pid, log_path, len(items))
-        asyncio.run(watch(settings, items, worker, exit_when_done=exit_when_done, timeout=timeout,
-                          on_record=on_record, on_all_out=on_all_out))
+        return asyncio.run(watch(settings, items, worker, exit_when_done=exit_when_done, timeout=timeout,
+                                 on_record=on_record, on_all_out=on_all_out, log_path=log_path))
     except KeyboardInterrupt:
         on_stopping()
+        return None
     finally:
         if worker is not None:
             stop_process(worker)
@@ -122,13 +137,20 @@ def supervise(
             local.stop()
 
 
+def run_directory(data_dir: Path) -> Path:
+    """A new directory for one run's state: ``data_dir/runs/run-<UTC time>-<pid>``."""
+    path = Path(data_dir) / "runs" / f"run-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def start_worker(config: Path | None, env: dict[str, str], log_path: Path) -> subprocess.Popen:
     """``newsflow worker`` as a child process in its own session (a terminal's Ctrl-C is ours to pass on),
-    its output appended to ``log_path``."""
+    its output appended to ``log_path``; it is sent SIGTERM if this process dies, however it dies."""
     cmd = [sys.executable, "-m", "pipeline"] + (["--config", str(config)] if config else []) + ["worker"]
     with open(log_path, "ab") as log:
         return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=die_with_parent)
 
 
 def stop_process(proc: subprocess.Popen, wait_s: float = WORKER_STOP_S) -> None:
@@ -145,7 +167,7 @@ def stop_process(proc: subprocess.Popen, wait_s: float = WORKER_STOP_S) -> None:
 
 async def watch(settings: Settings, items: Sequence, worker: subprocess.Popen, *, exit_when_done: bool,
                 timeout: float, on_record: Callable[[str, bytes], None],
-                on_all_out: Callable[[Tally], None] = _nothing) -> Tally:
+                on_all_out: Callable[[Tally], None] = _nothing, log_path: Path | None = None) -> Tally:
     """Read the terminal topics from their current ends, publish ``items``, count what comes out."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -155,7 +177,7 @@ async def watch(settings: Settings, items: Sequence, worker: subprocess.Popen, *
 
     consumer = AIOKafkaConsumer(**settings.kafka_client_kwargs(), enable_auto_commit=False,
                                 max_partition_fetch_bytes=max_message_bytes(settings))
-    await start_with_retry(consumer.start, settings, 30.0)
+    await start_with_retry(consumer.start, settings)
     try:
         tps = [TopicPartition(t, p) for t in topics.TERMINAL for p in await partition_ids(settings, t)]
         consumer.assign(tps)
@@ -169,7 +191,7 @@ async def watch(settings: Settings, items: Sequence, worker: subprocess.Popen, *
         while True:
             if worker.poll() is not None:
                 raise ConfigError(f"the worker stopped (exit {worker.returncode}); "
-                                  f"see {settings.data_dir / 'worker.log'}")
+                                  f"see {log_path or settings.data_dir / 'worker.log'}")
             batch = await consumer.getmany(timeout_ms=500)
             for tp, msgs in batch.items():
                 for m in msgs:

@@ -114,3 +114,25 @@ async def test_http_ingest_on_a_real_worker(broker, make_worker):
     assert {a["id"] for a in many["accepted"]} <= set(parsed)
     assert worker.alive()
     worker.stop(kill=True)
+
+
+def test_ingest_applies_the_limit_to_the_encoded_message_and_sends_the_rest(broker, tmp_path):
+    """1,000,000 bytes of \\x01 is under the 2 MB payload limit but six times that once JSON-escaped: one line
+    and a dead letter for it (issue 18), the other files still published, a summary printed, exit 1."""
+    settings = settings_for(broker)
+    asyncio.run(ensure_topics(settings))
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.txt").write_text("First headline\n\nA story about the harvest in Kenya and the rains.")
+    (inputs / "b-control.txt").write_bytes(b"\x01" * 1_000_000)
+    (inputs / "c.txt").write_text("Second headline\n\nA story about the port strike in Antwerp.")
+    res = CliRunner().invoke(cli_app, ["--broker", broker.address, "ingest", str(inputs)])
+    assert res.exit_code == 1, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert "Traceback" not in res.output and "MessageSizeTooLarge" not in res.output
+    assert "b-control.txt: rejected: message of" in res.output and "once encoded is over the limit" in res.output
+    assert "published 2 input(s) to news.raw, 1 rejected" in res.output
+    got = asyncio.run(collect(settings, 3, timeout=20, topic_names=(topics.RAW, topics.DLQ)))
+    assert sorted(Path(orjson.loads(v)["origin"]).name for v in got[topics.RAW]) == ["a.txt", "c.txt"]
+    [dl] = [orjson.loads(v) for v in got[topics.DLQ]]
+    assert dl["stage"] == "ingest" and dl["origin"].endswith("b-control.txt") and dl["payload_truncated"] is True

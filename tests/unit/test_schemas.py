@@ -18,7 +18,7 @@ def test_every_topic_has_a_schema_file_matching_the_model():
 def test_real_records_validate_against_the_exported_schemas(seed_bytes):
     outcomes = Pipeline().process([
         RawArticle.from_bytes(seed_bytes, "a.txt"), RawArticle.from_bytes(seed_bytes, "b.txt"),
-        RawArticle.from_bytes(b"\xff\xfe garbage", "c.bin"),
+        RawArticle.from_bytes(b"\x00\x01\x02\x03 garbage \xff", "c.bin"),
     ])
     assert [o.topic for o in outcomes] == ["news.enriched", "news.duplicates", "news.dlq"]
     for o in outcomes:

@@ -42,3 +42,17 @@ def test_keep_prunes_old_files_and_part_files_are_recovered(tmp_path):
 def test_version_key_orders_numerically():
     assert version_key("0.10.0") > version_key("0.9.1")
     assert version_key("1.2.0rc1") == [1, 2, 0] and version_key("") == [0]
+
+
+def test_a_directory_that_is_a_file_is_one_line(tmp_path):
+    """Issue 18: `sink jsonl --dir` pointing at a file (or under one) is a ConfigError, not a traceback."""
+    import pytest
+
+    from pipeline.errors import ConfigError
+
+    f = tmp_path / "out.txt"
+    f.write_text("x")
+    with pytest.raises(ConfigError, match="is a file, not a directory"):
+        JsonlSink(f)
+    with pytest.raises(ConfigError, match="cannot create the sink directory"):
+        JsonlSink(f / "sub")

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+from pipeline.errors import ConfigError
 from pipeline.kafka.wire import encode
 from schemas import EnrichedArticle
 
@@ -22,7 +23,12 @@ class JsonlSink:
         if max_bytes < 1:
             raise ValueError("max_bytes must be positive")
         self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.dir.exists() and not self.dir.is_dir():
+            raise ConfigError(f"sink directory {self.dir} is a file, not a directory")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the sink directory {self.dir}: {exc.strerror or exc}") from None
         self.prefix, self.max_bytes, self.keep = prefix, max_bytes, keep
         self._seq = 0
         self._file = None
