@@ -258,7 +258,25 @@ def decode_payload(data: bytes, media_type: str | None, origin: str) -> Decoded:
     best = from_bytes(data).best()
     if best is None:
         raise RejectedInput(STAGE, origin, "binary data (not UTF-8, no declared charset, no text encoding detected)")
-    return _checked(Decoded(str(best), codecs.lookup(best.encoding).name, "detected"), origin)
+    guessed = _checked(Decoded(str(best), codecs.lookup(best.encoding).name, "detected"), origin)
+    if not _reads_as_words(guessed.text):
+        # a guess is only a guess: random bytes decode in some single-byte code page too (1 in 22 of the fuzz
+        # test's random inputs did), so a guessed text must read as words, with no control characters
+        raise RejectedInput(STAGE, origin, f"binary data (not UTF-8, no declared charset; decoded as "
+                                           f"{guessed.encoding} it is not words)")
+    return guessed
+
+
+_WORDLIKE = re.compile(r"^[\W_]*[^\W\d_]+(?:[-'’][^\W\d_]+)*[\W_]*$")
+
+
+def _reads_as_words(text: str) -> bool:
+    """No control characters but tab and line breaks, and at least 60% of the tokens are words (letters,
+    with hyphens or apostrophes inside and punctuation around)."""
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        return False
+    tokens = text.split()
+    return len(tokens) >= 2 and sum(bool(_WORDLIKE.match(t)) for t in tokens) >= 0.6 * len(tokens)
 
 
 def _multibyte(codec: str) -> bool:

@@ -138,3 +138,28 @@ def test_sink_commands_write_each_article_and_resume_from_the_group(broker, pg_t
     assert res.exit_code == 0, res.output
     lines = [orjson.loads(ln) for f in sorted((tmp_path / "out").glob("*.jsonl")) for ln in f.read_bytes().splitlines()]
     assert len(lines) == 7 and {ln["id"] for ln in lines} == {f"art{i:04d}" for i in range(5)}
+
+
+async def test_consume_cleans_up_on_break_without_aclosing(broker):
+    """The README's loop as a user writes it: a plain ``async for`` with ``break``, no ``aclosing``. The
+    generator is closed as soon as the loop drops it (asyncio's async-generator finalizer), so what was
+    processed before the break is committed and the group is left at once, not at interpreter exit."""
+    import asyncio
+    import time
+
+    settings = settings_for(broker)
+    await ensure_topics(settings)
+    await publish(settings, [encode(art(i)) for i in range(1, 4)], partition=0)
+    seen = []
+    async for a in consume(settings, "breaker", idle_timeout=10):
+        seen.append(a.id)
+        if len(seen) == 2:
+            break
+    t0 = time.monotonic()
+    from pipeline.kafka.admin import group_members
+
+    while time.monotonic() - t0 < 10 and await group_members(settings, "breaker"):
+        await asyncio.sleep(0.2)
+    assert await group_members(settings, "breaker") == 0, "the group was not left after the break"
+    again = [a.id async for a in consume(settings, "breaker", idle_timeout=3)]
+    assert seen == ["art0001", "art0002"] and again == ["art0002", "art0003"]

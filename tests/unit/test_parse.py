@@ -133,6 +133,16 @@ def test_cp1252_text_without_a_declaration_is_detected():
     assert a.encoding_source == "detected" and a.encoding.startswith("cp125")
 
 
+def test_random_bytes_that_some_code_page_happens_to_decode_are_binary_not_an_article():
+    """Found by the fuzz fault test on 2026-12-02: these 32 random bytes are not UTF-8, and charset-normalizer
+    reads them as cp852 (a control character and no words); the guess must not make them an article."""
+    from pipeline.errors import RejectedInput
+
+    blob = b"\xff(Qz\x8d\xbdE\nD\x91i=\xd1\xa8Pdq-\xfd)\xec\xe7\x1f6\x9br\x9cM\x9b\xc6;\xb8"
+    with pytest.raises(RejectedInput, match="binary data"):
+        parse(raw(blob, "fuzz/8859-random-bytes"))
+
+
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig"])
 def test_a_byte_order_mark_decides(codec):
     data = f"Café closes\n\n{_PARA}".encode(codec)
