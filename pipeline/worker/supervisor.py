@@ -2,9 +2,9 @@
 
 Unless a broker is configured, a local one is started (Apache Kafka or the embedded Tansu, ``local_broker``)
 and the worker child process is given its environment. The watch counts what comes out on the terminal topics
-(news.enriched, news.duplicates,
-news.dlq) for the inputs fed; everything started is stopped on the way out, by an error, Ctrl-C, or SIGTERM
-once ``sigterm_as_interrupt`` is installed (the CLI's entry point and the soak benchmark install it).
+(news.enriched, news.duplicates, news.dlq) for the inputs fed; everything started is stopped on the way out,
+by an error, Ctrl-C, or SIGTERM once ``sigterm_as_interrupt`` is installed (the CLI's entry point and the
+soak benchmark install it).
 What is printed is the caller's: every record and every step is handed to a callback.
 """
 
