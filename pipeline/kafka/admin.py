@@ -34,24 +34,22 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0,
     admin = admin_client(settings, timeout)
     try:
         await start_with_retry(admin.start, settings, timeout)
-        replicas = settings.replication_factor or await _default_replicas(admin)
         existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(name, num_partitions=n, replication_factor=replicas,
-                     topic_configs={"max.message.bytes": str(max_message_bytes(settings))})
-            for name, n in topic_partitions(settings).items() if name not in existing
-        ]
-        wanted += [
-            NewTopic(name, num_partitions=n, replication_factor=replicas, topic_configs=cfg)
-            for name, (n, cfg) in (extra or {}).items() if name not in existing
-        ]
-        if wanted:
+        specs = {name: (n, {"max.message.bytes": str(max_message_bytes(settings))})
+                 for name, n in topic_partitions(settings).items()}
+        specs.update(extra or {})
+        wanted: list[NewTopic] = []
+        if missing := {name: spec for name, spec in specs.items() if name not in existing}:
+            # the cluster is asked for its size only when a topic is to be made
+            replicas = settings.replication_factor or await _default_replicas(admin)
+            wanted = [NewTopic(name, num_partitions=n, replication_factor=replicas, topic_configs=cfg)
+                      for name, (n, cfg) in missing.items()]
             try:
                 await admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass
         # topics just created, and those of a broker just restarted, may not have their leaders yet
-        await _wait_for_leaders(admin, [*topic_partitions(settings), *(extra or {})], timeout)
+        await _wait_for_leaders(admin, list(specs), timeout)
         return [t.name for t in wanted]
     finally:
         await admin.close()
