@@ -11,10 +11,10 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from pipeline.faust_fixes.ack_guard import AckGuard
 from pipeline.faust_fixes.fetch_wait import ConsumerThread
 from pipeline.faust_fixes.recovery_hold import DeliveryTracking
-from pipeline.faust_fixes.transactions import SourceTransactions
+from pipeline.faust_fixes.transactions import BarrierCommits, SourceTransactions
 
 
-class Consumer(DeliveryTracking, AckGuard, faust_aiokafka.Consumer):
+class Consumer(BarrierCommits, DeliveryTracking, AckGuard, faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 

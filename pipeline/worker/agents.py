@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from pipeline import topics
 from pipeline.errors import StageError
-from pipeline.faust_fixes.transactions import source_partition
+from pipeline.faust_fixes.transactions import CommitBarrier, source_partition
 from pipeline.kafka.admin import topic_partitions
 from pipeline.kafka.wire import decode, encode, raw_from_message
 from pipeline.settings import Settings
@@ -85,6 +85,9 @@ class StageAgents:
         self.app, self.settings, self.pipe, self.cpu = app, settings, pipe, cpu
         self.topics = topic_objects(app, settings)
         self.faults = FaultInjector(settings.fault_inject)
+        # exactly-once: commits wait for the records an agent started on (pipeline/faust_fixes/transactions.py)
+        self.barrier = CommitBarrier() if settings.processing_guarantee == "exactly_once" else None
+        app.newsflow_commit_barrier = self.barrier  # type: ignore[attr-defined]
         if self.faults:
             log.warning("fault injection is ON: %s", settings.fault_inject)
 
@@ -110,6 +113,8 @@ class StageAgents:
         async def agent(stream):
             source = stream.take_events(size, within=wait) if batch else _one_by_one(stream)
             async for events in source:
+                if self.barrier is not None:
+                    await self.barrier.enter(e.message for e in events)
                 inputs = [i for i in [await self.read(stage, e) for e in events] if i is not None]
                 if not inputs:
                     continue

@@ -8,15 +8,17 @@ a PostgreSQL table upserted by article id (``ground_truth.sink_rows``).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import random
 import time
+from dataclasses import dataclass
 
 import pytest
 
 from pipeline.kafka.admin import ensure_topics
 from schemas import RawArticle
-from tests.chaos.ground_truth import TerminalReader, account, sink_rows, wait_for
+from tests.chaos.ground_truth import Accounting, TerminalReader, account, sink_rows, wait_for, wait_offsets_caught_up
 from tests.chaos.harness import articles, publish_paced, report
 from tests.conftest import settings_for
 
@@ -43,15 +45,30 @@ def stream_inputs(prefix: str, n_good: int) -> list[RawArticle]:
     return inputs
 
 
+@dataclass
+class StreamRun:
+    acc: Accounting
+    workers: list
+    alive: list[bool]
+    pending: list
+    reader: TerminalReader
+    behind: list[str]  # stage input partitions whose committed offset is not at the end (should be none)
+    elapsed_s: float
+
+
 async def run_stream_with(broker, make_worker, pg_table, name: str, n_good: int, rate: float, events,
-                          timeout: float = TIMEOUT):
-    """Stream the inputs at ``rate``/s; call ``events[k](workers)`` as the output passes each fraction k."""
+                          timeout: float = TIMEOUT, worker_env: dict | None = None,
+                          isolation_level: str = "read_uncommitted") -> StreamRun:
+    """Stream the inputs at ``rate``/s; call ``events[k](workers, make_worker)`` as the output passes each
+    fraction k (an event may also take ``broker`` as a third argument). After the stream, the workers' group
+    offsets are checked against the end of every stage's input."""
     settings = settings_for(broker, partitions=4)
     await ensure_topics(settings)
-    workers = [make_worker("newsflow", partitions=4, extra_env=WORKER_ENV).start()]
+    env = {**WORKER_ENV, **(worker_env or {})}
+    workers = [make_worker("newsflow", partitions=4, extra_env=env).start()]
     inputs = stream_inputs(name, n_good)
     origins = {r.origin for r in inputs}
-    reader = await TerminalReader(settings).start()
+    reader = await TerminalReader(settings, isolation_level=isolation_level).start()
     t0 = time.monotonic()
     pub = asyncio.create_task(publish_paced(settings, inputs, per_second=rate))
     pending = sorted(events.items())
@@ -64,7 +81,10 @@ async def run_stream_with(broker, make_worker, pg_table, name: str, n_good: int,
             while pending and done >= pending[0][0]:
                 frac, action = pending.pop(0)
                 log.append(f"{time.monotonic() - t0:.1f}s@{done:.0%}:{action.__name__}")
-                await action(workers, make_worker)
+                if "broker" in inspect.signature(action).parameters:
+                    await action(workers, make_worker, broker)
+                else:
+                    await action(workers, make_worker)
             if not pending and origins <= reader.origins:
                 await reader.until(origins, timeout=5, settle=5.0)
                 break
@@ -72,13 +92,14 @@ async def run_stream_with(broker, make_worker, pg_table, name: str, n_good: int,
         elapsed = time.monotonic() - t0
         rows = sink_rows(pg_table, reader.records["news.enriched"])
         acc = account([r.origin for r in inputs], rows, reader)
+        behind = await wait_offsets_caught_up(settings) if broker.kind == "kafka" else []
     finally:
         pub.cancel()
         await reader.stop()
     alive = [w.alive() for w in workers]
     report(name, elapsed_s=f"{elapsed:.1f}", events=",".join(log), **{"records": reader.counts()},
-           summary=acc.summary())
-    return acc, workers, alive, pending
+           summary=acc.summary(), offsets_behind=len(behind))
+    return StreamRun(acc, workers, alive, pending, reader, behind, elapsed)
 
 
 async def kill9(workers, make_worker):
@@ -115,32 +136,54 @@ async def join_then_leave_during_the_rebalance(workers, make_worker):
     workers[-1].stop()
 
 
-async def test_kill9_three_times_nothing_lost_no_duplicate_rows(broker, make_worker, pg_table):
-    acc, workers, alive, pending = await run_stream_with(
-        broker, make_worker, pg_table, "kill9", n_good=N_KILL, rate=250,
-        events={0.15: kill9, 0.40: kill9, 0.65: kill9})
-    assert not pending, f"the stream stalled before every kill happened: {acc.summary()}"
-    assert acc.ok, acc.summary() + "\n" + workers[0].log()[-3000:]
+def check(run: StreamRun, what: str) -> None:
+    """The invariant every fault test asserts: each input once downstream, nothing left behind."""
+    acc = run.acc
+    assert not run.pending, f"the stream stalled before every {what} happened: {acc.summary()}"
+    assert acc.ok, acc.summary() + "\n" + run.workers[0].log()[-3000:]
     assert acc.sink_rows + acc.duplicates + acc.dead_letters == acc.inputs
-    assert all(alive)
+    assert not run.behind, "committed offsets are not at the end of the stage inputs: " + "; ".join(run.behind)
+
+
+#: redelivered records per mode, for the side-by-side report of the exactly-once test
+REDELIVERIES: dict[str, dict[str, int]] = {}
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+async def test_kill9_three_times_nothing_lost_no_duplicate_rows(broker, make_worker, pg_table, guarantee):
+    eos = guarantee == "exactly_once"
+    if eos and broker.kind != "kafka":
+        pytest.skip("exactly-once needs Apache Kafka's transactions")
+    run = await run_stream_with(
+        broker, make_worker, pg_table, f"kill9-{guarantee}", n_good=N_KILL, rate=250,
+        events={0.15: kill9, 0.40: kill9, 0.65: kill9},
+        worker_env={"NEWSFLOW_PROCESSING_GUARANTEE": guarantee},
+        isolation_level="read_committed" if eos else "read_uncommitted")
+    check(run, "kill")
+    assert all(run.alive)
+    REDELIVERIES[guarantee] = run.acc.redeliveries
+    if eos:
+        report("redeliveries-by-mode", **{m: sum(r.values()) for m, r in REDELIVERIES.items()},
+               detail=REDELIVERIES)
+        # on the topics themselves, before any upsert, committed transactions should hold each article once
+        if any(run.acc.redeliveries.values()):
+            pytest.xfail("known gap (issue 17, README 'Exactly-once'): after a worker kill -9, records a restarted "
+                         "worker processes before its table recovery completes are committed twice: "
+                         f"{run.acc.redeliveries}")
 
 
 async def test_second_worker_joins_and_leaves_nothing_lost(broker, make_worker, pg_table):
-    acc, workers, alive, pending = await run_stream_with(
+    run = await run_stream_with(
         broker, make_worker, pg_table, "rebalance", n_good=N_REBALANCE, rate=250,
         events={0.10: add_worker, 0.55: remove_worker})
-    assert not pending, f"the stream stalled before the rebalances: {acc.summary()}"
-    assert acc.ok, acc.summary() + "\n" + workers[0].log()[-3000:]
-    assert acc.sink_rows + acc.duplicates + acc.dead_letters == acc.inputs
-    assert alive[0] and len(workers) == 2
-    assert ASSIGNED in workers[1].log(), "the second worker never got partitions"
+    check(run, "rebalance")
+    assert run.alive[0] and len(run.workers) == 2
+    assert ASSIGNED in run.workers[1].log(), "the second worker never got partitions"
 
 
 async def test_second_worker_leaves_while_the_first_is_rebalancing_nothing_lost(broker, make_worker, pg_table):
-    acc, workers, alive, pending = await run_stream_with(
+    run = await run_stream_with(
         broker, make_worker, pg_table, "leave-mid-rebalance", n_good=N_REBALANCE, rate=100,
         events={0.30: join_then_leave_during_the_rebalance})
-    assert not pending, f"the stream stalled before the rebalances: {acc.summary()}"
-    assert acc.ok, acc.summary() + "\n" + workers[0].log()[-3000:]
-    assert acc.sink_rows + acc.duplicates + acc.dead_letters == acc.inputs
-    assert alive[0] and len(workers) == 2
+    check(run, "rebalance")
+    assert run.alive[0] and len(run.workers) == 2
