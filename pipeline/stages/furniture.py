@@ -45,7 +45,6 @@ _FURNITURE_RE = re.compile(
     r"|(?:photo|image|picture|video|graphic|illustration|file photo)s?\s*(?:credit)?\s*(?::|by\b|courtesy\b)"
     r"|(?:credit|courtesy|source)\s*:"
     r"|\(?(?:ap|afp|reuters|getty images|getty|epa|shutterstock|istock)(?:\s+photo)?\s*/"
-    r"|.{0,120}\((?:ap|afp|reuters|getty images|epa)\s+photo\b[^)]*\)\s*$"
     # calls to action: subscribe, sign up, follow, read more, click here, advertisement
     r"|(?:click|tap) (?:here|to)\b|sign up\b|subscribe\b|follow us\b|read more\b|related:|advertisement\b"
     r"|(?:already|become) a (?:subscriber|member)\b|(?:log|sign) in to\b|create (?:a |an )?(?:free )?account\b"
@@ -53,7 +52,6 @@ _FURNITURE_RE = re.compile(
     r"|(?:support|subscribe to) (?:local|our|quality) journalism"
     # paywall teasers
     r"|thank you for reading\b|you have (?:reached|read) (?:your|the) (?:limit|maximum)"
-    r"|.{0,160}\b(?:premium|subscriber[- ]only|members[- ]only|exclusive) (?:content|article|story|access)\b"
     r"|(?:this|the) (?:article|story|content) is (?:only )?(?:available|reserved) (?:to|for) (?:subscribers|members)"
     # video and playlist widgets
     r"|(?:now playing|up next|next up|watch(?: now| live| more)?:|video:|watch video\b|play video\b"
@@ -65,15 +63,30 @@ _FURNITURE_RE = re.compile(
 )
 
 
+#: furniture that does not start the line: a teaser ending in "premium content", a caption ending in
+#: "(AP Photo/...)"; searched only in short lines that hold one of its key words
+_INNER_RE = re.compile(
+    r"\b(?:premium|subscriber[- ]only|members[- ]only|exclusive) (?:content|article|story|access)\b"
+    r"|\((?:ap|afp|reuters|getty images|epa)\s+photo\b[^)]*\)\s*$",
+    re.I,
+)
+_INNER_HINTS = ("premium", "only", "exclusive", "photo")
+
+
 def is_furniture(line: str) -> bool:
     """Whether ``line`` (one line or paragraph) is page furniture rather than part of the story."""
     s = line.strip()
-    if not s:
+    if not s or len(s) > 400:
         return False
-    if len(s) <= 400 and _FURNITURE_RE.match(s):
+    if _FURNITURE_RE.match(s):
         return True
-    words = [w.casefold() for w in _WORDISH.findall(s)]
+    low = s.casefold()
+    if len(s) <= 200 and any(h in low for h in _INNER_HINTS) and _INNER_RE.search(s):
+        return True
     # a short line made only of widget and share words ("Email Facebook Twitter Print")
+    if len(s) > 120:
+        return False
+    words = _WORDISH.findall(low)
     return 0 < len(words) <= 12 and all(w in FURNITURE_WORDS for w in words)
 
 

@@ -148,12 +148,23 @@ def shingles(canonical: str, k: int = SHINGLE_WORDS) -> set[str]:
     return {" ".join(words[i:i + k]) for i in range(len(words) - k + 1)}
 
 
+_SH_MULT = (_rng.integers(0, 2**63, SHINGLE_WORDS, dtype=np.uint64) << np.uint64(1)) | np.uint64(1)
+
+
 def shingle_hashes(canonical: str) -> np.ndarray:
-    """The word 3-shingles as sorted distinct 32-bit hashes (CRC-32: stable across processes)."""
-    sh = shingles(canonical)
-    if not sh:
+    """The word 3-shingles as sorted distinct 32-bit hashes: each word's CRC-32 (stable across
+    processes), three in a row combined by a multiply-shift hash."""
+    words = canonical.split()
+    if not words:
         return np.empty(0, dtype=np.uint32)
-    return np.unique(np.fromiter((zlib.crc32(s.encode("utf-8")) for s in sh), dtype=np.uint32, count=len(sh)))
+    w = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
+    if w.size < SHINGLE_WORDS:
+        w = np.concatenate([w, np.zeros(SHINGLE_WORDS - w.size, dtype=np.uint64)])
+    n = w.size - SHINGLE_WORDS + 1
+    h = w[:n] * _SH_MULT[0]
+    for k in range(1, SHINGLE_WORDS):
+        h = h + w[k:k + n] * _SH_MULT[k]
+    return np.unique((h >> np.uint64(32)).astype(np.uint32))
 
 
 def minhash(hashes: np.ndarray) -> np.ndarray:
