@@ -176,3 +176,26 @@ def test_near_store_finds_inserted_digests_after_merges_and_compaction():
     assert len(store) == 3000 and store.n == 3000  # renumbered
     assert "id4321" in {e.id for e in store.near(minhash(sets[4321]))}
     assert "id10" not in {e.id for e in store.near(minhash(sets[10]))}
+
+
+def test_parse_reads_the_update_time_of_json_and_html_inputs():
+    from pipeline.stages.parse import parse
+    from schemas import RawArticle
+
+    body = "Dock workers in the port of Antwerp stopped work on Monday over pay and hours."
+    j = parse(RawArticle.from_bytes(orjson_dumps({"title": "Strike", "body": body, "url": "https://p.example/s",
+                                                  "published": "2025-03-05T08:00:00Z",
+                                                  "dateModified": "2025-03-05T14:30:00+01:00"}), "feed/a.json"))
+    assert j.updated_at == datetime(2025, 3, 5, 13, 30, tzinfo=timezone.utc)
+    html = ('<html><head><title>Strike</title><meta property="article:modified_time" content="2025-03-06T09:00:00Z">'
+            f'</head><body><article><h1>Strike</h1><p>{body}</p><p>{body}</p></article></body></html>')
+    h = parse(RawArticle.from_bytes(html.encode(), "page/a.html", media_type="text/html"))
+    assert h.updated_at == datetime(2025, 3, 6, 9, tzinfo=timezone.utc)
+    plain = parse(RawArticle.from_bytes(orjson_dumps({"title": "Strike", "body": body}), "feed/b.json"))
+    assert plain.updated_at is None
+
+
+def orjson_dumps(obj) -> bytes:
+    import orjson
+
+    return orjson.dumps(obj)
