@@ -15,9 +15,11 @@ The set (seeded, so every run builds the same one):
 Every article goes through ``dedup`` in stream order (all originals, then the copies shuffled). A
 copy counts as caught when it is reported as a duplicate of its own original. Precision is over the
 near-duplicate decisions; a near-duplicate decision on an original or the wrong target is a false
-positive. Speed is the dedup stage alone on one core (articles prepared beforehand); memory is the
-process's resident-set growth while an index of ``memory_articles`` articles is built, per article,
-less the ids it stores.
+positive. Speed is the dedup stage alone on one core (articles prepared beforehand); memory is
+counted part by part on an index of ``memory_articles`` articles (``measure_memory``).
+
+In the same run: a plain MinHash LSH at Jaccard 0.5 (``baseline_minhash_lsh``) on the same stream, and
+the real news pages of ``devsets/extraction.jsonl.xz`` with their furniture (``real_pages``).
 """
 
 from __future__ import annotations
