@@ -102,9 +102,14 @@ class Settings(BaseSettings):
     # --- stages: limits and what each stage does -------------------------------------------------
     max_payload_bytes: int = Field(default=2_000_000, ge=1, description="Largest raw input accepted.")
     min_body_words: int = Field(default=5, ge=0, description="Fewest words of body text an article has (fewer: news.dlq).")
-    dedup_window_days: float = Field(default=7.0, gt=0)
+    dedup_window_days: float = Field(default=7.0, gt=0, description="Near-copies: how far apart in event time (and how long after arrival they are indexed).")
+    dedup_retention_days: float = Field(
+        default=90.0, gt=0, description="Dedup decisions and exact fingerprints: kept this long after arrival.")
     near_duplicate_threshold: float = Field(
-        default=0.55, gt=0, le=1, description="Near-duplicate: estimated Jaccard of word 3-shingles at least this.")
+        default=0.5, gt=0, le=1, description="Near-duplicate: Jaccard of word 3-shingles (counted on the texts) at least this.")
+    near_containment_threshold: float = Field(
+        default=0.8, gt=0, le=1,
+        description="Near-duplicate also: share of the shorter text's word 3-shingles found in the other at least this.")
     cluster_threshold: float = Field(
         default=0.4, gt=0, le=1, description="Same story cluster: estimated Jaccard of key terms at least this.")
     dedup_sweep_interval_s: float = Field(default=60.0, gt=0, description="How often the worker expires old index keys.")

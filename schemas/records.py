@@ -171,6 +171,9 @@ class Article(_Record):
         default=False, description="published_at came without a time of day: it is midnight UTC of that date."
     )
     authors: list[str] = Field(default_factory=list)
+    updated_at: datetime | None = Field(
+        default=None, description="When the source says it last updated the article (in UTC); none when it did not say."
+    )
     encoding: str | None = Field(default=None, description="Text encoding the raw payload was decoded with (Python codec name).")
     encoding_source: str | None = Field(
         default=None,
@@ -179,7 +182,11 @@ class Article(_Record):
     # dedup
     duplicate_of: str | None = None
     similarity: float | None = None
-    cluster_id: str | None = None
+    cluster_id: str | None = Field(default=None, description="The duplicate group: the first copy's id (its own id for an original).")
+    version: int | None = Field(
+        default=None, description="1 for the first version of an article; 2, 3... for updates at the same canonical URL."
+    )
+    version_of: str | None = Field(default=None, description="An update's first version's id (null for version 1).")
     # normalize
     corrections: list[Correction] = Field(default_factory=list)
     # tag

@@ -30,7 +30,7 @@ def eval_dedup(
     settings = state.settings()
     res = evaluate(data, tuple(s.strip() for s in splits.split(",") if s.strip()),
                    threshold=threshold if threshold is not None else settings.near_duplicate_threshold,
-                   cluster_threshold=settings.cluster_threshold, memory_articles=memory_articles)
+                   containment_threshold=settings.near_containment_threshold, memory_articles=memory_articles)
     if as_json:
         print(json.dumps(res))
         return

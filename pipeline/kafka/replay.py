@@ -401,7 +401,8 @@ async def load_dedup_index(settings: Settings, idle: float = 1.0):
     from pipeline.stages.dedup.index import TableDedupIndex
 
     return TableDedupIndex(await read_dedup_changelog(settings, idle),
-                           window_s=settings.dedup_window_days * 86400.0)
+                           window_s=settings.dedup_window_days * 86400.0,
+                           retention_s=settings.dedup_retention_days * 86400.0)
 
 
 async def read_dedup_changelog(settings: Settings, idle: float = 1.0) -> dict:

@@ -158,12 +158,15 @@ class Pipeline:
         if index is None:
             from pipeline.stages.dedup.index import MemoryDedupIndex
 
-            index = MemoryDedupIndex(window_s=self.settings.dedup_window_days * 86400.0)
+            index = MemoryDedupIndex(window_s=self.settings.dedup_window_days * 86400.0,
+                                     retention_s=self.settings.dedup_retention_days * 86400.0)
         self.index: Any = index
         self.dedup_config = dedup_stage.DedupConfig(
             threshold=self.settings.near_duplicate_threshold,
+            containment_threshold=self.settings.near_containment_threshold,
             cluster_threshold=self.settings.cluster_threshold,
             window_s=self.settings.dedup_window_days * 86400.0,
+            retention_s=self.settings.dedup_retention_days * 86400.0,
         )
         self._nlp = None
         self.custom_words = normalize_stage.load_custom_words(self.settings)

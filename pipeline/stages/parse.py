@@ -98,6 +98,7 @@ def parse(raw: RawArticle, *, max_bytes: int = 2_000_000, min_words: int = MIN_B
         published_at=published.at if (published := fields.get("published_at")) else None,
         published_date_only=bool(published and published.date_only),
         authors=fields.get("authors") or [],
+        updated_at=updated.at if (updated := fields.get("updated_at")) else None,
         encoding=decoded.encoding,
         encoding_source=decoded.source,
     )
@@ -319,6 +320,7 @@ _JSON_KEYS = {
     "url": ("url", "link", "canonical_url"),
     "source": ("source", "publisher", "site", "outlet"),
     "published": ("published", "published_at", "publishedAt", "date", "datePublished", "pubDate"),
+    "updated": ("updated_at", "updatedAt", "updated", "dateModified", "modified", "modified_at", "lastModified"),
     "categories": ("categories", "category", "section", "sections", "tags"),
     "authors": ("authors", "author", "byline"),
 }
@@ -370,6 +372,8 @@ def _parse_json(text: str, origin: str) -> dict[str, Any]:
     }
     published = _first(obj, _JSON_KEYS["published"])
     fields["published_at"] = parse_date(str(published)) if published is not None else None
+    updated = _first(obj, _JSON_KEYS["updated"])
+    fields["updated_at"] = parse_date(str(updated)) if updated is not None else None
     if fields["body"] and "<" in fields["body"] and re.search(r"</?(p|div|br|span|a)\b", fields["body"], re.I):
         fields["body"] = html_to_text(fields["body"])
     return fields
@@ -419,7 +423,26 @@ def _parse_html(text: str, origin: str) -> dict[str, Any]:
         "categories": [c for c in (doc.categories or []) if c],
         "authors": [a.strip() for a in (doc.author or "").split(";") if a.strip()],
         "published_at": html_published(text, doc.date),
+        "updated_at": html_modified(text),
     }
+
+
+_MODIFIED_RE = re.compile(
+    r"""<meta\b[^>]*?(?:property|name|itemprop)\s*=\s*["'](?:article:modified_time|og:updated_time|dateModified|last-modified)["'][^>]*?>"""
+    r'|"dateModified"\s*:\s*"[^"]{6,40}"',
+    re.I,
+)
+
+
+def html_modified(html: str) -> PublishDate | None:
+    """When the page says it was last modified (``article:modified_time``, ``og:updated_time``, JSON-LD
+    ``dateModified``); ``None`` when it does not say."""
+    m = _MODIFIED_RE.search(html[:200_000])
+    if not m:
+        return None
+    tag = m.group(0)
+    v = re.search(r"""content\s*=\s*["']([^"']{6,40})["']""", tag, re.I) or re.search(r':\s*"([^"]{6,40})"', tag)
+    return parse_date(v.group(1)) if v else None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -94,7 +94,8 @@ def register_stages(app: faust.App, settings: Settings) -> None:
         schema=faust.Schema(key_serializer="json", value_serializer="json"), help="dedup fingerprint -> first copy",
     )
     dedup_index = TableDedupIndex(index, window_s=settings.dedup_window_days * 86400.0,
-                                  sweep_interval_s=settings.dedup_sweep_interval_s)
+                                  sweep_interval_s=settings.dedup_sweep_interval_s,
+                                  retention_s=settings.dedup_retention_days * 86400.0)
 
     @index.on_recover
     async def _dedup_index_recovered() -> None:

@@ -82,6 +82,28 @@ def test_postgres_sink_upserts_by_id_newer_or_equal_version_wins_and_is_queryabl
     assert EnrichedArticle.model_validate(rec).pipeline_version == "0.10.0"
 
 
+def test_postgres_sink_keeps_the_newest_version_of_an_article(pg_table):
+    """Issue 17: an update (same canonical URL, changed text) is a new version; the table keeps the newest,
+    whatever order the versions arrive in."""
+    from pipeline.connectors.sinks.postgres import PostgresSink
+
+    conn, table = pg_table
+    sink = PostgresSink(PG_DSN, table)
+    first = art(1).model_copy(update={"version": 1})
+    second = art(2, title="Harbour strike: talks resume").model_copy(update={"version": 2, "version_of": "art0001"})
+    third = art(3, title="Harbour strike ends").model_copy(update={"version": 3, "version_of": "art0001"})
+    other = art(9).model_copy(update={"version": 1})
+    sink.write([first, other])
+    sink.flush()
+    sink.write([third])
+    sink.flush()
+    sink.write([second, first])  # late redeliveries of older versions
+    sink.flush()
+    sink.close()
+    rows = conn.execute(f'SELECT id, story_id, version, title FROM "{table}" ORDER BY id').fetchall()
+    assert rows == [("art0003", "art0001", 3, "Harbour strike ends"), ("art0009", "art0009", 1, "Harbour strike number 9")]
+
+
 def test_postgres_sink_bad_dsn_is_one_clear_error():
     from pipeline.errors import ConfigError
     from pipeline.connectors.sinks.postgres import PostgresSink

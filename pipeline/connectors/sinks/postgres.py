@@ -10,6 +10,12 @@ Table (name from ``postgres_table``, default ``articles``)::
 
 with GIN indexes on ``entities``, ``categories``, ``entity_names``, ``category_labels`` and ``tsv``.
 
+Versions (issue 17): an update of an article (same canonical URL, changed text or a newer
+``updated_at``; the dedup stage gives it ``version`` and ``version_of``) has an id of its own. The
+table keeps one row per story: ``story_id`` (``version_of``, or the id of a first version) and
+``version``; after each batch the rows of a story older than its newest version are deleted in the
+same transaction, so a late redelivery of an old version never comes back either.
+
 Upsert rule: ``INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE`` the incoming ``pipeline_version``
 is newer than or equal to the stored one (compared as numbers, ``0.10.0`` > ``0.9.1``). A replay by
 the same or a newer pipeline replaces the row; a late record from an older pipeline (a worker not yet
@@ -29,7 +35,7 @@ from schemas import EnrichedArticle
 
 COLUMNS = ("id", "origin", "url", "source", "title", "body", "language", "published_at", "received_at",
            "entities", "categories", "keywords", "entity_names", "category_labels", "pipeline_version",
-           "version_key", "stage_versions", "schema_version", "record")
+           "version_key", "stage_versions", "schema_version", "record", "story_id", "version", "article_updated_at")
 JSONB = {"entities", "categories", "keywords", "stage_versions", "record"}
 
 
@@ -68,7 +74,8 @@ def row(a: EnrichedArticle) -> tuple:
         a.id, a.origin, a.url, a.source, a.title, a.body, a.language, a.published_at, a.received_at,
         Jsonb(rec["entities"]), Jsonb(rec["categories"]), Jsonb(rec["keywords"]), names,
         sorted({c.label for c in a.categories}), a.pipeline_version, version_key(a.pipeline_version),
-        Jsonb(rec["stage_versions"]), a.schema_version, Jsonb(rec),
+        Jsonb(rec["stage_versions"]), a.schema_version, Jsonb(rec), a.version_of or a.id, a.version or 1,
+        a.updated_at,
     )
 
 
@@ -99,6 +106,11 @@ class PostgresSink:
             "ON CONFLICT (id) DO UPDATE SET {updates}, updated_at = now() "
             "WHERE {t}.version_key <= EXCLUDED.version_key"
         ).format(t=self.table, cols=cols, vals=sql.SQL(", ").join(sql.Placeholder() * len(COLUMNS)), updates=updates)
+        # the newest version of each story touched stays; older versions go
+        self._prune = sql.SQL(
+            "DELETE FROM {t} a WHERE a.story_id = ANY(%s) AND a.version < "
+            "(SELECT max(b.version) FROM {t} b WHERE b.story_id = a.story_id)"
+        ).format(t=self.table)
 
     def create(self) -> None:
         sql, t = self.sql, self.table
@@ -133,6 +145,12 @@ class PostgresSink:
                     setweight(to_tsvector({cfg}::regconfig, coalesce(title, '')), 'A') ||
                     setweight(to_tsvector({cfg}::regconfig, coalesce(body, '')), 'B')) STORED
             )""").format(t=t, cfg=cfg),
+            # tables made before versions (issue 17) get the columns; a row of theirs is its own story
+            sql.SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS story_id text").format(t=t),
+            sql.SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS version int NOT NULL DEFAULT 1").format(t=t),
+            sql.SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS article_updated_at timestamptz").format(t=t),
+            sql.SQL("UPDATE {t} SET story_id = id WHERE story_id IS NULL").format(t=t),
+            sql.SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (story_id, version)").format(i=idx("story"), t=t),
             sql.SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} USING GIN (tsv)").format(i=idx("tsv"), t=t),
             sql.SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} USING GIN (entities jsonb_path_ops)").format(i=idx("entities"), t=t),
             sql.SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} USING GIN (categories jsonb_path_ops)").format(i=idx("categories"), t=t),
@@ -149,6 +167,9 @@ class PostgresSink:
             return
         with self.conn.cursor() as cur:
             cur.executemany(self._upsert, [row(a) for a in batch])
+            stories = sorted({a.version_of for a in batch if a.version_of} | {a.id for a in batch if (a.version or 1) == 1})
+            if stories:  # also a first version redelivered after one of its updates: it goes again
+                cur.execute(self._prune, (stories,))
 
     def flush(self) -> None:
         self.conn.commit()

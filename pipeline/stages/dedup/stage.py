@@ -1,70 +1,65 @@
-"""Dedup stage: exact copies, syndicated near-copies, and story clusters.
+"""Dedup stage: exact copies, syndicated near-copies, and new versions of an article.
 
-Pure and synchronous; its state sits behind a ``DedupIndex`` (``pipeline.stages.dedup.index``: a dict-backed
-``MemoryDedupIndex`` in tests and in ``newsflow process``, a changelog-backed Faust table in the worker).
+Pure and synchronous; its state sits behind a small index interface (``pipeline.stages.dedup.index``:
+``MemoryDedupIndex`` in tests, ``newsflow process`` and the eval; ``TableDedupIndex`` over the worker's
+changelog-backed Faust table, or over the changelog read back by an in-process replay).
 
-1. Exact: same canonical content (NFKC, case, punctuation, whitespace, boilerplate lines) or same
-   canonical URL (tracking parameters dropped) as an article still in the window.
-2. Near: MinHash (rensa) over word 3-shingles of the canonical body; LSH gives candidates, each is
-   verified by its estimated Jaccard similarity (from the stored signature) before the decision
-   ``similarity >= threshold``.
-3. Cluster: an article that is not a duplicate joins the story cluster of an earlier article whose
-   *key terms* (capitalised words and numbers: names, places, scores) overlap enough, else it starts
-   its own cluster. Independently written reports of one event share names and numbers, not text, so
-   they land in one cluster while passing as distinct articles.
+0. Decided before: every decision is kept per article id (``d:<id>``). The same id coming again
+   (redelivery, any replay, whatever order the records come back in) gets the decision it got the
+   first time, never a new one.
+1. Version: the same canonical URL as an article seen before, with changed text or a newer
+   ``updated_at``: a new version of that article. It passes (to ``news.enriched``) with ``version``
+   and ``version_of`` (the first version's id), ``cluster_id`` the first version's id.
+2. Exact: the same canonical content (NFKC, case, punctuation, whitespace, page furniture) as an
+   article seen before. Exact fingerprints are kept on *arrival* time (``retention_s``, long), not in
+   the event-time window, so publish dates and the order of arrival never let a byte copy pass.
+3. Near: MinHash over word 3-shingles of the canonical body; band hashes propose candidates; each
+   candidate is verified on the real overlap of the two shingle sets (Jaccard, and containment of the
+   smaller in the larger), not on an estimate. A duplicate when Jaccard >= ``threshold`` or
+   containment >= ``containment_threshold``.
 
-A redelivered or replayed article keeps its id, and the index remembers which id came first, so the
-same article coming again is passed on (downstream upserts it), never reported as its own duplicate.
+``cluster_id`` is the duplicate group: the first copy's id (its own id for an original, the original's
+for a duplicate, the first version's for a version). Story clustering across outlets is not done here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import time
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
-import rensa
 
+from pipeline.stages.furniture import strip_furniture
 from schemas import Article, DuplicateArticle
 
 STAGE = "dedup"
-VERSION = "2"
+VERSION = "3"
 
-#: MinHash over word shingles: these three must not change while an index is in use (the signatures
-#: stored in the changelog would no longer compare); a change needs a new app id or a replay.
+#: MinHash over word shingles: these must not change while an index is in use (the digests stored in
+#: the changelog would no longer compare); a change needs a new app id or a replay.
 SHINGLE_WORDS = 3
 NUM_PERM = 96
 NUM_BANDS = 32
-TERM_PERM = 32
-TERM_BANDS = 16
+ROWS = NUM_PERM // NUM_BANDS
 SEED = 1_996_0822
 
-#: a line that is boilerplate as a whole (bylines, sign-offs, agency and newsletter lines, at most 200
-#: characters after the opening words)
-_BOILERPLATE_RE = re.compile(
-    r"^[ \t]*(?:\(?(?:reporting|writing|editing|additional reporting|compiled|edited|written) by\b|"
-    r"(?:click|sign up|subscribe|follow us|read more|related:|advertisement\b)|"
-    r"copyright\b|©|all rights reserved|"
-    r"--\s[^\n]{0,80}(?:newsroom|desk)\b|our standards:|"
-    r"this (?:story|article) (?:has been|was) (?:corrected|updated|refiled)|"
-    r"\((?:updates|adds|recasts|corrects)\b[^)\n]*\)[ \t]*$)[^\n]{0,200}$",
-    re.I | re.M,
-)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _TRACKING_PARAMS = re.compile(r"^(?:utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|ref_src|cmpid|ocid|smid|igshid)$", re.I)
-_TERM_RE = re.compile(r"\b[A-Z][\w'’-]*\w|\b\d+(?:[-:.,/]\d+)*")
-_DATE_RE = re.compile(r"^\d{4}-\d\d-\d\d$|^\d{1,2}$")
-_TERM_STOP = frozenset(
-    "the a an in on at to of for and but or he she it its they we i you his her their this that these those "
-    "there when while after before as by with from not no if one two three mr mrs ms dr monday tuesday "
-    "wednesday thursday friday saturday sunday january february march april may june july august september "
-    "october november december reuters said says".split()
-)
+
+_rng = np.random.default_rng(SEED)
+#: multiply-shift hash family (odd 64-bit multipliers): h_i(x) = (A_i * x + B_i) >> 32
+_A = (_rng.integers(0, 2**63, NUM_PERM, dtype=np.uint64) << np.uint64(1)) | np.uint64(1)
+_B = _rng.integers(0, 2**63, NUM_PERM, dtype=np.uint64)
+_BAND_MULT = (_rng.integers(0, 2**63, (NUM_BANDS, ROWS), dtype=np.uint64) << np.uint64(1)) | np.uint64(1)
+SLOT_BITS = 24
+SLOT_MASK = np.uint64((1 << SLOT_BITS) - 1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -73,9 +68,8 @@ _TERM_STOP = frozenset(
 
 
 def canonical_text(text: str) -> str:
-    """NFKC, case-folded, boilerplate lines dropped, punctuation and whitespace folded."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _BOILERPLATE_RE.sub(" ", text)
+    """NFKC, page furniture and boilerplate lines dropped, case-folded, punctuation and whitespace folded."""
+    text = strip_furniture(unicodedata.normalize("NFKC", text))
     return " ".join(_WORD_RE.findall(text.casefold()))
 
 
@@ -112,6 +106,10 @@ def url_key(article: Article) -> str | None:
     return "u:" + _digest(cu) if cu else None
 
 
+def decision_key(article_id: str) -> str:
+    return "d:" + article_id
+
+
 def partition_key(article: Article) -> bytes:
     """Key of ``news.parsed`` records: exact copies land on the same partition as their original."""
     return content_key(article).encode()
@@ -123,6 +121,17 @@ def event_time(article: Article) -> float:
     if article.published_at is None:
         return rec
     return min(article.published_at.timestamp(), rec)
+
+
+def arrival_time(article: Article) -> float:
+    """When newsflow received the article (``received_at``, kept by replays), never more than an hour
+    ahead of this machine's clock: what exact fingerprints and decisions are retained by."""
+    return min(article.received_at.timestamp(), time.time() + 3600.0)
+
+
+def updated_time(article: Article) -> float | None:
+    up = getattr(article, "updated_at", None)
+    return up.timestamp() if up is not None else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -139,61 +148,90 @@ def shingles(canonical: str, k: int = SHINGLE_WORDS) -> set[str]:
     return {" ".join(words[i:i + k]) for i in range(len(words) - k + 1)}
 
 
-def key_terms(article: Article) -> set[str]:
-    """Capitalised words and numbers of title and body (names, places, scores), minus common words."""
-    text = unicodedata.normalize("NFKC", f"{article.title}\n{article.body}")
-    found = {t.casefold() for t in set(_TERM_RE.findall(text))}
-    return {t for t in found if t not in _TERM_STOP and not _DATE_RE.match(t)}
+_SH_MULT = (_rng.integers(0, 2**63, SHINGLE_WORDS, dtype=np.uint64) << np.uint64(1)) | np.uint64(1)
+
+
+def shingle_hashes(canonical: str) -> np.ndarray:
+    """The word 3-shingles as sorted distinct 32-bit hashes: each word's CRC-32 (stable across
+    processes), three in a row combined by a multiply-shift hash."""
+    words = canonical.split()
+    if not words:
+        return np.empty(0, dtype=np.uint32)
+    w = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
+    if w.size < SHINGLE_WORDS:
+        w = np.concatenate([w, np.zeros(SHINGLE_WORDS - w.size, dtype=np.uint64)])
+    n = w.size - SHINGLE_WORDS + 1
+    h = w[:n] * _SH_MULT[0]
+    for k in range(1, SHINGLE_WORDS):
+        h = h + w[k:k + n] * _SH_MULT[k]
+    return np.unique((h >> np.uint64(32)).astype(np.uint32))
+
+
+def minhash(hashes: np.ndarray) -> np.ndarray:
+    """``NUM_PERM`` 32-bit MinHash values of a set of 32-bit hashes."""
+    x = hashes.astype(np.uint64)
+    out = np.empty(NUM_PERM, dtype=np.uint32)
+    for lo in range(0, NUM_PERM, 32):  # in blocks, to bound the temporary for long texts
+        h = (_A[lo:lo + 32, None] * x[None, :] + _B[lo:lo + 32, None]) >> np.uint64(32)
+        out[lo:lo + 32] = h.min(axis=1)
+    return out
+
+
+def band_bases(digest: np.ndarray) -> np.ndarray:
+    """One 64-bit key per band: the band number (5 bits), a 35-bit hash of its rows, and zeros where
+    an index puts the article's slot (``SLOT_BITS`` bits)."""
+    rows = digest.reshape(NUM_BANDS, ROWS).astype(np.uint64)
+    h = (rows * _BAND_MULT).sum(axis=1, dtype=np.uint64)
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0x9E3779B97F4A7C15)
+    h ^= h >> np.uint64(29)
+    bands = np.arange(NUM_BANDS, dtype=np.uint64) << np.uint64(59)
+    return bands | ((h >> np.uint64(29)) << np.uint64(SLOT_BITS))
 
 
 @dataclass(frozen=True)
 class Sketch:
-    """What near-duplicate and cluster detection know of an article."""
+    """What near-duplicate detection knows of an article."""
 
-    minhash: rensa.RMinHash | None
-    size: int  # distinct shingles
-    terms: rensa.RMinHash | None
-    n_terms: int
+    hashes: np.ndarray  # sorted distinct shingle hashes (uint32)
+    digest: np.ndarray  # NUM_PERM MinHash values (uint32); empty when there is no text
+
+    @property
+    def size(self) -> int:
+        return int(self.hashes.size)
 
     @property
     def sig(self) -> bytes:
-        return compact(self.minhash)
-
-    @property
-    def term_sig(self) -> bytes:
-        return compact(self.terms)
-
-
-def _minhash(tokens: set[str], num_perm: int) -> rensa.RMinHash:
-    mh = rensa.RMinHash(num_perm=num_perm, seed=SEED)
-    mh.update(list(tokens))
-    return mh
+        return compact(self.digest)
 
 
 def sketch(article: Article, canonical: str | None = None) -> Sketch:
-    sh = shingles(_content(article) if canonical is None else canonical)
-    terms = key_terms(article)
-    return Sketch(
-        _minhash(sh, NUM_PERM) if sh else None, len(sh),
-        _minhash(terms, TERM_PERM) if terms else None, len(terms),
-    )
+    hashes = shingle_hashes(_content(article) if canonical is None else canonical)
+    return Sketch(hashes, minhash(hashes) if hashes.size else np.empty(0, dtype=np.uint32))
 
 
-def compact(mh: rensa.RMinHash | None) -> bytes:
-    """The low 16 bits of each MinHash value: 2 bytes a permutation, enough to estimate Jaccard
-    (two unrelated values agree by chance with probability 2^-16)."""
-    if mh is None:
+def compact(digest: np.ndarray | None) -> bytes:
+    """The low 16 bits of each MinHash value: 2 bytes a permutation, enough to rank candidates."""
+    if digest is None or not len(digest):
         return b""
-    return np.asarray(mh.digest(), dtype=np.uint32).astype(np.uint16).tobytes()
+    return np.asarray(digest, dtype=np.uint32).astype(np.uint16).tobytes()
 
 
 def estimate_jaccard(a: bytes, b: bytes) -> float:
-    """Share of agreeing 16-bit MinHash values, corrected for chance agreement."""
+    """Share of agreeing 16-bit MinHash values, corrected for chance agreement (a pre-filter only)."""
     if not a or len(a) != len(b):
         return 0.0
     p = int(np.count_nonzero(np.frombuffer(a, dtype=np.uint16) == np.frombuffer(b, dtype=np.uint16))) / (len(a) // 2)
     chance = 1 / 65536
     return max(0.0, (p - chance) / (1 - chance))
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(Jaccard, containment of the smaller set in the larger) of two sorted distinct hash arrays."""
+    if not a.size or not b.size:
+        return 0.0, 0.0
+    inter = int(np.intersect1d(a, b, assume_unique=True).size)
+    return inter / (a.size + b.size - inter), inter / min(a.size, b.size)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -202,7 +240,8 @@ def estimate_jaccard(a: bytes, b: bytes) -> float:
 
 
 class DedupIndex(Protocol):
-    """What the exact part needs: a mapping from a fingerprint to ``(id, cluster, ts)`` of the first copy."""
+    """What exact copies, versions and decisions need: a mapping from a key (``c:``/``u:`` fingerprint,
+    ``d:`` decision) to a list whose third item is the arrival time it is retained by."""
 
     def get(self, key: str, default: Any = None) -> Any: ...
 
@@ -215,29 +254,33 @@ class Indexed:
 
     id: str
     cluster: str
-    ts: float
-    size: int
+    ts: float  # event time
+    size: int  # distinct shingles
     sig: bytes
-    term_sig: bytes
+    arrived: float = 0.0
 
 
 @runtime_checkable
 class NearIndex(Protocol):
-    """What near-duplicates and clusters need on top (``pipeline.stages.dedup.index`` implements it)."""
+    """What near-duplicates need on top (``pipeline.stages.dedup.index`` implements it)."""
 
     def near_candidates(self, sk: Sketch) -> list[Indexed]: ...
 
-    def cluster_candidates(self, sk: Sketch) -> list[Indexed]: ...
+    def shingles_of(self, article_id: str) -> np.ndarray | None: ...
 
     def add_article(self, entry: Indexed, sk: Sketch) -> None: ...
 
 
 @dataclass(frozen=True)
 class DedupConfig:
-    threshold: float = 0.55  # near-duplicate: estimated Jaccard of word 3-shingles
-    cluster_threshold: float = 0.4  # same story cluster: estimated Jaccard of key terms
-    window_s: float = 7 * 86400.0
-    min_terms: int = 4  # fewer key terms than this: no cluster joined (too little evidence)
+    threshold: float = 0.5  # near-duplicate: Jaccard of word 3-shingles, counted exactly
+    containment_threshold: float = 0.8  # or: share of the smaller text's shingles found in the other
+    min_shingles: int = 8  # fewer distinct shingles than this (after furniture): exact copies only
+    min_contained_shingles: int = 25  # containment needs at least this much text on the smaller side
+    window_s: float = 7 * 86400.0  # near-copies: event-time window (and how long the near index keeps them)
+    retention_s: float = 90 * 86400.0  # exact fingerprints and decisions: kept this long after arrival
+    max_verified: int = 8  # candidates verified exactly, best estimates first
+    cluster_threshold: float = 0.4  # unused here: story clustering is its own stage (kept for settings)
 
 
 @dataclass(frozen=True)
@@ -247,86 +290,172 @@ class DedupResult:
 
 
 def _first(value: Any) -> tuple[str, str, float, str | None, float] | None:
-    """An exact-index value as (id, cluster, ts, near_of, similarity): ``near_of`` is set when the
-    text first came as a near-duplicate of ``near_of``. Dicts (older entries), lists (JSON) or tuples."""
+    """A fingerprint value as (id, cluster, arrived, near_of, similarity). ``near_of`` is set only in
+    entries written by dedup version 2 (a near-copy's text); dicts are older entries still."""
     if value is None:
         return None
     if isinstance(value, dict):
         return value["id"], value.get("cluster") or value["id"], float(value.get("ts", 0.0)), None, 1.0
-    if len(value) >= 5:
+    if len(value) >= 5 and isinstance(value[3], str):
         return value[0], value[1], float(value[2]), value[3], float(value[4])
     return value[0], value[1], float(value[2]), None, 1.0
 
 
+def _near_reason(of: str, sim: float, cont: float | None) -> str:
+    if cont is None:
+        return f"near-duplicate of {of}: estimated Jaccard {sim:.2f} of word {SHINGLE_WORDS}-shingles"
+    return (f"near-duplicate of {of}: Jaccard {sim:.2f}, containment {cont:.2f} of word "
+            f"{SHINGLE_WORDS}-shingles (counted on the texts)")
+
+
+def _reason(kind: str, of: str, sim: float | None, cont: float | None) -> str:
+    if kind == "near":
+        return _near_reason(of, sim or 0.0, cont)
+    return f"{'same canonical content' if kind == 'exact' else 'same canonical URL'} as {of}"
+
+
 def _duplicate(article: Article, of: str, cluster: str, kind: str, similarity: float, reason: str) -> DuplicateArticle:
     return DuplicateArticle(
-        **article.model_dump(exclude={"duplicate_of", "similarity", "cluster_id"}),
+        **article.model_dump(exclude={"duplicate_of", "similarity", "cluster_id", "version", "version_of"}),
         duplicate_of=of, similarity=round(similarity, 4), cluster_id=cluster, duplicate_kind=kind, reason=reason,
     )
 
 
+def _passed(article: Article, cluster: str, version: int | None, version_of: str | None) -> Article:
+    return article.model_copy(update={"cluster_id": cluster, "duplicate_of": None, "similarity": None,
+                                      "version": version, "version_of": version_of})
+
+
+def replay_decision(article: Article, d: list) -> DedupResult:
+    """The result of a decision kept as ``d:<id>``: [kind, of, arrived, cluster, similarity,
+    containment, version, version_of]."""
+    kind, of, _, cluster = d[0], d[1], d[2], d[3]
+    if kind == "pass":
+        return DedupResult(_passed(article, cluster, d[6], d[7]), False)
+    sim = 1.0 if d[4] is None else float(d[4])
+    cont = None if d[5] is None else float(d[5])
+    return DedupResult(_duplicate(article, of, cluster, kind, sim, _reason(kind, of, sim, cont)), True)
+
+
 def dedup(article: Article, index: DedupIndex, config: DedupConfig | None = None, *,
           now: datetime | None = None) -> DedupResult:
-    """Decide whether ``article`` is a copy of one in ``index``; remember it when it is not.
+    """Decide whether ``article`` is a copy of one in ``index``, or a new version; remember the decision.
 
-    ``now`` is unused (kept for callers of the first version): the window is measured in event time,
-    from the article's own publish/receive time, so a replay of old data decides as the live run did.
+    ``now`` is unused (kept for callers of the first version): the near-copy window is measured in
+    event time, retention in arrival time, both from the article itself.
     """
     cfg = config or DedupConfig()
+    dk = decision_key(article.id)
+    kept = index.get(dk)
+    if kept:
+        return replay_decision(article, list(kept))
+    arrived = arrival_time(article)
+    res, decision = _decide(article, index, cfg, arrived)
+    index[dk] = decision
+    return res
+
+
+def _live(value: Any, arrived: float, cfg: DedupConfig) -> tuple | None:
+    first = _first(value)
+    if first is None or first[2] < arrived - cfg.retention_s:
+        return None
+    return first
+
+
+def _decide(article: Article, index: DedupIndex, cfg: DedupConfig, arrived: float) -> tuple[DedupResult, list]:
     ts = event_time(article)
-    oldest = ts - cfg.window_s
     canon = _content(article)
-    keys = [("exact", content_key(article, canon))]
-    if uk := url_key(article):
-        keys.append(("url", uk))
-    for kind, key in keys:
-        first = _first(index.get(key))
-        if first is None or first[2] < oldest:
+    ck = content_key(article, canon)
+    uk = url_key(article)
+    c = _live(index.get(ck), arrived, cfg)
+    u_raw = index.get(uk) if uk else None
+    u = _live(u_raw, arrived, cfg)
+    upd = updated_time(article)
+
+    # 1. a new version of an article seen at this URL: changed text, or a newer updated_at
+    if u is not None and u[0] != article.id:
+        u_version = int(u_raw[3]) if isinstance(u_raw, list) and len(u_raw) >= 5 and isinstance(u_raw[3], int) else 1
+        u_updated = u_raw[4] if isinstance(u_raw, list) and len(u_raw) >= 5 and isinstance(u_raw[3], int) else None
+        newer = upd is not None and (u_updated is None or upd > float(u_updated))
+        if c is None or newer:
+            first_id, version = u[1], u_version + 1
+            index[uk] = [article.id, first_id, arrived, version, upd]
+            if c is None:
+                index[ck] = [article.id, first_id, arrived]
+            _index_near(article, index, cfg, canon, first_id, ts, arrived)
+            return (DedupResult(_passed(article, first_id, version, first_id), False),
+                    ["pass", None, arrived, first_id, None, None, version, first_id])
+
+    # 2. exact copy (content); the article itself again without a kept decision (older index entries)
+    for kind, hit in (("exact", c), ("url", u)):
+        if hit is None:
             continue
-        if first[0] == article.id:  # redelivery or replay of the article itself: the same decision
-            if first[3]:
-                reason = f"near-duplicate of {first[3]}: estimated Jaccard {first[4]:.2f} of word {SHINGLE_WORDS}-shingles"
-                return DedupResult(_duplicate(article, first[3], first[1], "near", first[4], reason), True)
-            return DedupResult(article.model_copy(update={"cluster_id": first[1], "duplicate_of": None}), False)
-        what = "same canonical content" if kind == "exact" else "same canonical URL"
-        return DedupResult(_duplicate(article, first[0], first[1], kind, 1.0, f"{what} as {first[0]}"), True)
+        if hit[0] == article.id:
+            if hit[3]:  # dedup version 2 kept a near-copy's decision in its content key
+                res = DedupResult(_duplicate(article, hit[3], hit[1], "near", hit[4], _near_reason(hit[3], hit[4], None)), True)
+                return res, ["near", hit[3], arrived, hit[1], hit[4], None, None, None]
+            return (DedupResult(_passed(article, hit[1], None, None), False),
+                    ["pass", None, arrived, hit[1], None, None, None, None])
+        res = DedupResult(_duplicate(article, hit[0], hit[1], kind, 1.0, _reason(kind, hit[0], None, None)), True)
+        return res, [kind, hit[0], arrived, hit[1], None, None, None, None]
 
-    cluster = article.id
+    # 3. near copy, verified on the real overlap
     sk: Sketch | None = None
-    if hasattr(index, "near_candidates"):  # a NearIndex (a plain dict: exact copies only)
+    if hasattr(index, "near_candidates"):
         sk = sketch(article, canon)
-        sig = sk.sig
-        best: Indexed | None = None
-        best_sim = 0.0
-        if sig:
-            for cand in index.near_candidates(sk):
-                if cand.id == article.id or cand.ts < oldest:
-                    continue
-                sim = estimate_jaccard(sig, cand.sig)
-                if sim > best_sim or (sim == best_sim and best is not None and cand.ts < best.ts):
-                    best, best_sim = cand, sim
-        if best is not None and best_sim >= cfg.threshold:
-            reason = f"near-duplicate of {best.id}: estimated Jaccard {best_sim:.2f} of word {SHINGLE_WORDS}-shingles"
-            # its exact text is remembered (not its sketch): a later exact copy of it points at it,
-            # and a redelivery of it gets the same decision again
-            index[keys[0][1]] = (article.id, best.cluster, ts, best.id, round(best_sim, 4))
-            return DedupResult(_duplicate(article, best.id, best.cluster, "near", best_sim, reason), True)
-        tsig = sk.term_sig
-        if tsig and sk.n_terms >= cfg.min_terms:
-            best_c, best_c_sim = None, 0.0
-            for cand in index.cluster_candidates(sk):
-                if cand.id == article.id or cand.ts < oldest:
-                    continue
-                sim = estimate_jaccard(tsig, cand.term_sig)
-                if sim > best_c_sim:
-                    best_c, best_c_sim = cand, sim
-            if best_c is not None and best_c_sim >= cfg.cluster_threshold:
-                cluster = best_c.cluster
+        if sk.size >= cfg.min_shingles:
+            best = _best_near(article, sk, index, cfg, ts)
+            if best is not None:
+                cand, sim, cont = best
+                index[ck] = [article.id, cand.cluster, arrived]  # a later exact copy of it points at it
+                reason = _near_reason(cand.id, sim, cont)
+                return (DedupResult(_duplicate(article, cand.id, cand.cluster, "near", sim, reason), True),
+                        ["near", cand.id, arrived, cand.cluster, round(sim, 4),
+                         None if cont is None else round(cont, 4), None, None])
 
-    entry = (article.id, cluster, ts)
-    for _, key in keys:
-        if _first(index.get(key)) is None or _first(index.get(key))[2] < oldest:
-            index[key] = entry
-    if sk is not None:
-        index.add_article(Indexed(article.id, cluster, ts, sk.size, sk.sig, sk.term_sig), sk)  # type: ignore[union-attr]
-    return DedupResult(article.model_copy(update={"cluster_id": cluster, "duplicate_of": None}), False)
+    # 4. passes: its own duplicate group, version 1
+    index[ck] = [article.id, article.id, arrived]
+    if uk:
+        index[uk] = [article.id, article.id, arrived, 1, upd]
+    if sk is not None and sk.size >= cfg.min_shingles:
+        index.add_article(Indexed(article.id, article.id, ts, sk.size, sk.sig, arrived), sk)  # type: ignore[attr-defined]
+    return (DedupResult(_passed(article, article.id, 1, None), False),
+            ["pass", None, arrived, article.id, None, None, 1, None])
+
+
+def _index_near(article: Article, index: Any, cfg: DedupConfig, canon: str, cluster: str, ts: float,
+                arrived: float) -> None:
+    if hasattr(index, "near_candidates"):
+        sk = sketch(article, canon)
+        if sk.size >= cfg.min_shingles:
+            index.add_article(Indexed(article.id, cluster, ts, sk.size, sk.sig, arrived), sk)
+
+
+def _best_near(article: Article, sk: Sketch, index: Any, cfg: DedupConfig,
+               ts: float) -> tuple[Indexed, float, float | None] | None:
+    oldest = ts - cfg.window_s
+    sig = sk.sig
+    ranked = []
+    for cand in index.near_candidates(sk):
+        if cand.id == article.id or cand.ts < oldest:
+            continue
+        est = estimate_jaccard(sig, cand.sig)
+        small, large = sorted((sk.size, cand.size))
+        est_cont = est * (small + large) / ((1 + est) * small) if small else 0.0
+        if est >= cfg.threshold - 0.2 or est_cont >= cfg.containment_threshold - 0.25:
+            ranked.append((max(est, est_cont), -cand.ts, cand))
+    ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    best: tuple[Indexed, float, float | None] | None = None
+    for _, _, cand in ranked[: cfg.max_verified]:
+        other = index.shingles_of(cand.id)
+        if other is None:  # the exact shingles are gone: the estimate decides (and the reason says so)
+            sim, cont = estimate_jaccard(sig, cand.sig), None
+            ok = sim >= cfg.threshold
+        else:
+            sim, cont = overlap(sk.hashes, other)
+            ok = sim >= cfg.threshold or (cont >= cfg.containment_threshold
+                                          and min(sk.size, other.size) >= cfg.min_contained_shingles)
+        if ok and (best is None or (sim, cont or 0.0) > (best[1], best[2] or 0.0)
+                   or ((sim, cont or 0.0) == (best[1], best[2] or 0.0) and cand.ts < best[0].ts)):
+            best = (cand, sim, cont)
+    return best
