@@ -28,7 +28,8 @@ def pg_table():
     conn = postgres_or_skip()
     name = f"nf_test_{uuid.uuid4().hex[:10]}"
     yield conn, name
-    conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for t in (name, f"{name}_stories", f"{name}_story_members"):  # the sink's story tables beside it
+        conn.execute(f'DROP TABLE IF EXISTS "{t}"')
     conn.close()
 
 
