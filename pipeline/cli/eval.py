@@ -43,6 +43,8 @@ def eval_stories(
     data: Optional[Path] = typer.Option(None, "--data", help="Dev set (default devsets/stories-ecbplus.jsonl.xz)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Story threshold (default: settings)."),
     seed: int = typer.Option(23, "--seed", help="Seed of the arrival order."),
+    furniture: bool = typer.Option(False, "--furniture", help="Serve the articles from twelve outlets with their page "
+                                   "furniture (share bar, playlist, teasers, credits, their city and hospital)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Story pair precision and recall (overall and across outlets) on real news (ECB+), beside the dedup
@@ -58,7 +60,7 @@ def eval_stories(
         raise ConfigError(f"no dev set at {path}: build it with devsets/build_stories.py")
     cfg = StoryConfig(threshold=threshold if threshold is not None else settings.story_threshold,
                       window_s=settings.story_window_days * 86400.0)
-    res = evaluate(path, settings=settings, config=cfg, seed=seed)
+    res = evaluate(path, settings=settings, config=cfg, seed=seed, furniture=furniture)
     if as_json:
         print(json.dumps(res))
         return

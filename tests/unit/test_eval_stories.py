@@ -23,3 +23,18 @@ def test_the_dev_set_ships_with_the_code_and_keeps_its_labels():
     assert sum(1 for r in rows if r["source"]) == 502
     arts = articles_of(rows[:3])
     assert arts[0].title and arts[0].body and arts[0].published_at is None
+
+
+def test_the_furniture_variant_serves_each_article_from_one_of_twelve_outlets():
+    from urllib.parse import urlsplit
+
+    from pipeline.measure.eval.stories import OUTLETS
+
+    rows = load(DEFAULT_SET)[:40]
+    arts = articles_of(rows, furniture=True)
+    hosts = {urlsplit(a.url).netloc for a in arts}
+    assert hosts <= {h for h, _, _ in OUTLETS} and len(hosts) == len(OUTLETS)
+    a = arts[0]
+    host, city, hospital = next(o for o in OUTLETS if o[0] == urlsplit(a.url).netloc)
+    assert a.body.startswith("Email Facebook Twitter Print") and city in a.body and hospital in a.body
+    assert rows[0]["body"] in a.body  # the text itself is untouched

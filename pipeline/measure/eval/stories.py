@@ -16,6 +16,12 @@ story. "Across outlets": only the pairs whose two articles have known, different
 ``ecbplus`` half carries its URL; the older ``ecb`` half has none and counts only in the overall figures).
 "Topic confusions": wrong pairs from the two incidents of one topic (same kind of event).
 
+``--furniture``: the same set as twelve outlets would serve it (each article, in a seeded order, gets one
+outlet's share bar, video playlist, newsletter and paywall teasers and photo credit, naming the outlet's
+city and its usual hospital; the URL becomes the outlet's). Different stories put together from one
+outlet (``wrong_same_outlet``) are then the merges furniture can cause; the outlets are all known, so
+"across outlets" covers every pair from two outlets.
+
 The articles carry no publish time (ECB+ has none); they are given receive times a minute apart, so the
 window never separates them: the figures measure the content decision alone.
 """
@@ -43,11 +49,52 @@ def load(path: Path = DEFAULT_SET) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def articles_of(rows: list[dict]) -> list[Article]:
+#: the furniture variant's outlets: host, its city, its usual hospital
+OUTLETS = [
+    ("springfield-ledger.example", "Springfield", "Mercy General Hospital"),
+    ("dayton-daily.example", "Dayton", "Miami Valley Hospital"),
+    ("fresno-bee-line.example", "Fresno", "Community Regional Medical Center"),
+    ("tulsa-tribune.example", "Tulsa", "Saint Francis Hospital"),
+    ("boise-courier.example", "Boise", "St. Luke's Boise Medical Center"),
+    ("omaha-post.example", "Omaha", "Nebraska Medical Center"),
+    ("reno-gazette-wire.example", "Reno", "Renown Regional Medical Center"),
+    ("akron-beacon-news.example", "Akron", "Akron General Hospital"),
+    ("toledo-blade-online.example", "Toledo", "ProMedica Toledo Hospital"),
+    ("spokane-review.example", "Spokane", "Sacred Heart Medical Center"),
+    ("modesto-herald.example", "Modesto", "Memorial Medical Center"),
+    ("lubbock-journal.example", "Lubbock", "University Medical Center"),
+]
+
+
+def furnish(article: Article, n: int) -> Article:
+    """The article as outlet ``n % 12`` would serve it: its share bar, video playlist, newsletter and paywall
+    teasers and photo credit around the text, naming the outlet's city and hospital."""
+    host, city, hospital = OUTLETS[n % len(OUTLETS)]
+    name = host.split(".")[0].replace("-", " ").title()
+    head = "Email Facebook Twitter Print Comments"
+    tail = [
+        f"Watch more videos from the {city} newsroom. Playlist: {city} traffic update; {hospital} visiting hours; "
+        f"{city} weather for the weekend.",
+        f"Thank you for reading! Sign up for the {name} newsletter for the latest {city} news. "
+        "This is premium content for subscribers.",
+        f"Photo: {name} staff. Copyright {name}. All rights reserved.",
+    ]
+    slug = article.origin.rsplit("/", 1)[-1].removesuffix(".xml")
+    return article.model_copy(update={"body": "\n".join([head, article.body, *tail]),
+                                      "url": f"https://{host}/news/{slug}"})
+
+
+def articles_of(rows: list[dict], furniture: bool = False) -> list[Article]:
     base = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    return [Article(id=f"ecbplus-{i:04d}", origin=f"ecbplus/{r['doc']}", received_at=base + timedelta(minutes=i),
+    arts = [Article(id=f"ecbplus-{i:04d}", origin=f"ecbplus/{r['doc']}", received_at=base + timedelta(minutes=i),
                     raw_format="text", url=r.get("url"), source=None, title=r["title"], body=r["body"])
             for i, r in enumerate(rows)]
+    if furniture:  # outlets assigned in a seeded order, so each serves a mix of stories
+        order = list(range(len(arts)))
+        random.Random(SEED + 1).shuffle(order)
+        for n, i in enumerate(order):
+            arts[i] = furnish(arts[i], n)
+    return arts
 
 
 def pair_scores(labels: list[str], sources: list[str | None], clusters: list[str], topics: list[str]) -> dict[str, Any]:
@@ -94,14 +141,14 @@ def enrich_all(articles: list[Article], settings=None) -> list[Article]:
 
 
 def evaluate(path: Path = DEFAULT_SET, *, settings=None, enriched: list[Article] | None = None,
-             config=None, seed: int = SEED) -> dict[str, Any]:
+             config=None, seed: int = SEED, furniture: bool = False) -> dict[str, Any]:
     from pipeline.stages.dedup.index import MemoryDedupIndex
     from pipeline.stages.dedup.stage import DedupConfig, dedup
     from pipeline.stages.stories.index import MemoryStoryIndex
     from pipeline.stages.stories.stage import StoryConfig, assign, source_of
 
     rows = load(path)
-    arts = enriched if enriched is not None else enrich_all(articles_of(rows), settings)
+    arts = enriched if enriched is not None else enrich_all(articles_of(rows, furniture), settings)
     order = list(range(len(arts)))
     random.Random(seed).shuffle(order)
     labels = [rows[i]["story"] for i in order]
@@ -124,7 +171,7 @@ def evaluate(path: Path = DEFAULT_SET, *, settings=None, enriched: list[Article]
 
     explained = sum(1 for r in results if r.article.story and (r.article.story.started or r.article.story.matched))
     return {
-        "set": str(path.name), "articles": len(stream), "stories_gold": len(set(labels)),
+        "set": str(path.name) + (" (with outlet furniture)" if furniture else ""), "articles": len(stream), "stories_gold": len(set(labels)),
         "outlets_known": sum(1 for s in sources if s), "seed": seed,
         "stories": pair_scores(labels, sources, stories, topics),
         "baseline_dedup_cluster_id": pair_scores(labels, sources, baseline, topics),
