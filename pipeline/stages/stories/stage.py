@@ -248,6 +248,7 @@ class StoryConfig:
     source_share: float = 0.15  # a feature in this share of an outlet's articles gets no weight
     stream_share: float = 0.02  # a feature in this share of the window's articles loses half its weight
     max_members: int = 500  # members listed on a story record (the count goes on)
+    probe_features: int = 16  # the article's heaviest features that look up candidate stories
 
 
 def weight(key: str, label: str, feats_source: str | None, stats: Stats, cfg: StoryConfig) -> float:
@@ -322,7 +323,9 @@ def assign(article: Article, index: StoryIndex, config: StoryConfig | None = Non
     wa = sum(weights[k] for k in live)
     best, best_sim, best_detail = None, 0.0, None
     if wa > 0:
-        for st in index.candidates(live, feats.ts - cfg.window_s):
+        # candidates through the article's most specific features only: a common word would fetch every story
+        probe = sorted(live, key=lambda k: -weights[k])[:cfg.probe_features]
+        for st in index.candidates(probe, feats.ts - cfg.window_s):
             if st.first_ts > feats.ts + cfg.window_s:
                 continue
             detail = _compare(feats, weights, live, wa, st, stats, cfg)
