@@ -72,6 +72,22 @@ async def test_stories_worker_publishes_articles_with_their_story_and_the_storie
     assert last["article_count"] == 2 and [m["article_id"] for m in last["members"]] == ["x1", "x2"]
     worker.stop()
 
+    # a new worker recovers the stories table from its changelog: a later report joins the same story
+    p = make_producer(settings)
+    await p.start()
+    try:
+        late = EnrichedArticle.model_validate(fire_report(
+            "x4", "kjrh.com", "Investigators search Kellerman warehouse ruins", when=T0 + timedelta(hours=6)).model_dump())
+        await p.send_and_wait(topics.UNCLUSTERED, value=encode(late), key=b"x4")
+    finally:
+        await p.stop()
+    again = make_worker("stories", stages="stories").start()
+    got = await collect(settings, wanted=8, timeout=120, topic_names=(topics.ENRICHED, topics.STORIES))
+    arts = {a["id"]: a for a in map(orjson.loads, got[topics.ENRICHED])}
+    assert arts.get("x4", {}).get("story_id") == "s-x1", again.log()[-3000:]
+    assert "rebuilt from table" in again.log()
+    again.stop()
+
     # the PostgreSQL sink: articles, their story membership and the stories
     conn = postgres_or_skip()
     table = f"nf_test_{uuid.uuid4().hex[:10]}"
@@ -79,15 +95,15 @@ async def test_stories_worker_publishes_articles_with_their_story_and_the_storie
         from pipeline.connectors.sinks import run_sink
         from pipeline.connectors.sinks.postgres import PostgresSink
 
-        n = await run_sink(settings, PostgresSink(PG_DSN, table), "stories-sink", limit=3, idle_timeout=30)
-        assert n == 3
+        n = await run_sink(settings, PostgresSink(PG_DSN, table), "stories-sink", limit=4, idle_timeout=30)
+        assert n == 4
         rows = conn.execute(f'SELECT story_id, title, article_count, sources FROM "{table}_stories" '
                             "ORDER BY story_id").fetchall()
-        assert rows == [("s-x1", "Warehouse blaze in Tulsa injures two firefighters", 2,
-                         ["newson6.com", "tulsaworld.com"]),
+        assert rows == [("s-x1", "Warehouse blaze in Tulsa injures two firefighters", 3,
+                         ["kjrh.com", "newson6.com", "tulsaworld.com"]),
                         ("s-x3", "City council approves new budget", 1, ["tulsaworld.com"])]
         members = dict(conn.execute(f'SELECT article_id, story_id FROM "{table}_story_members"').fetchall())
-        assert members == {"x1": "s-x1", "x2": "s-x1", "x3": "s-x3"}
+        assert members == {"x1": "s-x1", "x2": "s-x1", "x3": "s-x3", "x4": "s-x1"}
         kinds = conn.execute(f'SELECT kinds FROM "{table}_story_members" WHERE article_id = %s', ("x2",)).fetchone()[0]
         assert "what" in kinds
     finally:
