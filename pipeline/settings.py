@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     app_id: str = Field(default="newsflow", description="Faust app id: consumer group and changelog prefix.")
     partitions: int = Field(default=4, ge=1, le=1024, description="Partitions of the topics newsflow creates.")
     stages: list[str] = Field(
-        default_factory=lambda: ["parse", "dedup", "normalize", "tag", "enrich"],
+        default_factory=lambda: ["parse", "dedup", "normalize", "tag", "enrich", "stories"],
         description="Stages this worker runs.",
     )
     store: str = Field(default="memory://", description="Faust table store: memory:// or rocksdb://")
@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     dedup_window_days: float = Field(default=7.0, gt=0, description="Near-copies: how far apart in event time (and how long after arrival they are indexed).")
     dedup_retention_days: float = Field(
         default=90.0, gt=0, description="Dedup decisions and exact fingerprints: kept this long after arrival.")
+    story_threshold: float = Field(default=0.3, gt=0, description="Similarity an article needs to join a story (stories stage).")
+    story_window_days: float = Field(default=3.0, gt=0, description="A story stays open this long after its latest article (event time).")
+    stories_sweep_interval_s: float = Field(default=60.0, gt=0, description="How often the worker expires old stories.")
     near_duplicate_threshold: float = Field(
         default=0.5, gt=0, le=1, description="Near-duplicate: Jaccard of word 3-shingles (counted on the texts) at least this.")
     near_containment_threshold: float = Field(

@@ -4,8 +4,9 @@ Each stage reads its own input topic and writes the next, so any stage can be sc
 inspected on its own::
 
     news.raw -> parse -> news.parsed -> dedup -> news.unique -> normalize -> news.normalized
-      -> tag -> news.tagged -> enrich -> news.enriched
-    (dedup also writes news.duplicates; every stage writes news.dlq for what it cannot process)
+      -> tag -> news.tagged -> enrich -> news.unclustered -> stories -> news.enriched
+    (dedup also writes news.duplicates; stories also writes news.stories, one record a story update;
+    every stage writes news.dlq for what it cannot process)
 """
 
 RAW = "news.raw"
@@ -13,6 +14,8 @@ PARSED = "news.parsed"
 UNIQUE = "news.unique"
 NORMALIZED = "news.normalized"
 TAGGED = "news.tagged"
+UNCLUSTERED = "news.unclustered"
+STORIES = "news.stories"
 ENRICHED = "news.enriched"
 DUPLICATES = "news.duplicates"
 DLQ = "news.dlq"
@@ -23,7 +26,8 @@ STAGE_TOPICS: dict[str, tuple[str, str]] = {
     "dedup": (PARSED, UNIQUE),
     "normalize": (UNIQUE, NORMALIZED),
     "tag": (NORMALIZED, TAGGED),
-    "enrich": (TAGGED, ENRICHED),
+    "enrich": (TAGGED, UNCLUSTERED),
+    "stories": (UNCLUSTERED, ENRICHED),
 }
 
 STAGES: tuple[str, ...] = tuple(STAGE_TOPICS)
@@ -31,4 +35,5 @@ STAGES: tuple[str, ...] = tuple(STAGE_TOPICS)
 #: the three topics where every input ends, exactly once
 TERMINAL = (ENRICHED, DUPLICATES, DLQ)
 
-ALL_TOPICS: tuple[str, ...] = (RAW, PARSED, UNIQUE, NORMALIZED, TAGGED, ENRICHED, DUPLICATES, DLQ)
+ALL_TOPICS: tuple[str, ...] = (RAW, PARSED, UNIQUE, NORMALIZED, TAGGED, UNCLUSTERED, ENRICHED, DUPLICATES, DLQ,
+                               STORIES)

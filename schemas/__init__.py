@@ -25,10 +25,14 @@ from schemas.records import (
     Quote,
     RawArticle,
     Sentiment,
+    Story,
+    StoryLink,
+    StoryMember,
+    StoryTerm,
 )
 
 __all__ = [
     "SCHEMA_VERSION", "TOPIC_RECORDS", "Article", "Category", "Correction", "DeadLetter", "DuplicateArticle",
     "EnrichedArticle", "EnrichmentError", "Entity", "EntitySentiment", "Mention", "Place", "Quote", "RawArticle",
-    "Sentiment",
+    "Sentiment", "Story", "StoryLink", "StoryMember", "StoryTerm",
 ]

@@ -142,6 +142,27 @@ class Quote(_Record):
     speaker_text: str | None = None
 
 
+class StoryTerm(_Record):
+    """One piece of evidence that joined an article to its story: a person, place, organisation or word."""
+
+    kind: Literal["who", "where", "what"]
+    term: str = Field(description="The feature as compared: a name, a GeoNames id (g:2988507) or a word.")
+    label: str = Field(default="", description="What it reads as: the name or word as the article wrote it.")
+    weight: float = Field(default=0.0, description="Its specificity weight in the decision (0 = given no weight).")
+
+
+class StoryLink(_Record):
+    """How the stories stage placed the article: the story it joined (or started) and why."""
+
+    story_id: str
+    title: str = Field(default="", description="The story's title (its first article's title).")
+    started: bool = Field(default=False, description="The article started a new story (nothing in the window matched).")
+    score: float = Field(default=0.0, description="Similarity to the story it joined (0 when it started one).")
+    kinds: list[str] = Field(default_factory=list, description="Which of who/where/what agreed.")
+    matched: list[StoryTerm] = Field(default_factory=list, description="The shared features, heaviest first.")
+    reason: str = ""
+
+
 class EnrichmentError(_Record):
     enricher: str
     error: str
@@ -182,7 +203,8 @@ class Article(_Record):
     # dedup
     duplicate_of: str | None = None
     similarity: float | None = None
-    cluster_id: str | None = Field(default=None, description="The duplicate group: the first copy's id (its own id for an original).")
+    cluster_id: str | None = Field(default=None, description="The duplicate group: the first copy's id (its own id for an original). "
+                                      "Story clusters across outlets are story_id (issue 23).")
     version: int | None = Field(
         default=None, description="1 for the first version of an article; 2, 3... for updates at the same canonical URL."
     )
@@ -205,6 +227,9 @@ class Article(_Record):
     quotes: list[Quote] = Field(default_factory=list)
     summary: list[str] = Field(default_factory=list)
     enrichment_errors: list[EnrichmentError] = Field(default_factory=list)
+    # stories
+    story_id: str | None = Field(default=None, description="The story (incident) the article reports; see news.stories.")
+    story: StoryLink | None = Field(default=None, description="The stories stage's decision and its evidence.")
     skipped: dict[str, str] = Field(default_factory=dict, description="stage or enricher -> why it did not apply")
     # bookkeeping
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds spent in each stage.")
@@ -249,13 +274,45 @@ class DeadLetter(_Record):
     payload_truncated: bool = False
 
 
+# --------------------------------------------------------------------------------------------------
+# news.stories
+# --------------------------------------------------------------------------------------------------
+
+
+class StoryMember(_Record):
+    article_id: str
+    title: str = ""
+    source: str | None = None
+    url: str | None = None
+    event_time: datetime
+    score: float = 0.0
+
+
+class Story(_Record):
+    """A story on ``news.stories`` (compacted, keyed by ``story_id``): the latest state wins."""
+
+    schema_version: int = SCHEMA_VERSION
+    kind: Literal["newsflow.story"] = "newsflow.story"
+    story_id: str = Field(description="Stable: 's-' and the id of the story's first article.")
+    title: str
+    first_seen: datetime = Field(description="Event time of the earliest member.")
+    last_seen: datetime = Field(description="Event time of the latest member.")
+    article_count: int
+    sources: list[str] = Field(default_factory=list, description="Outlets of the members (hosts or source names).")
+    terms: list[StoryTerm] = Field(default_factory=list, description="What the members share most, heaviest first.")
+    members: list[StoryMember] = Field(default_factory=list, description="Member articles, oldest first.")
+    updated_by: str = Field(default="", description="The article whose arrival produced this state.")
+
+
 TOPIC_RECORDS: dict[str, type[BaseModel]] = {
     "news.raw": RawArticle,
     "news.parsed": Article,
     "news.unique": Article,
     "news.normalized": Article,
     "news.tagged": Article,
+    "news.unclustered": Article,
     "news.enriched": EnrichedArticle,
+    "news.stories": Story,
     "news.duplicates": DuplicateArticle,
     "news.dlq": DeadLetter,
 }

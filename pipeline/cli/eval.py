@@ -1,4 +1,4 @@
-"""``newsflow eval dedup|enrich|typos|extraction|entities``: the quality (and speed) of a stage on labelled data."""
+"""``newsflow eval dedup|stories|enrich|typos|extraction|entities``: the quality (and speed) of a stage on labelled data."""
 
 from __future__ import annotations
 
@@ -36,6 +36,44 @@ def eval_dedup(
         return
     for k, v in res.items():
         out.print(f"{k:32} {v}", markup=False, highlight=False)
+
+
+@app.command("stories")
+def eval_stories(
+    data: Optional[Path] = typer.Option(None, "--data", help="Dev set (default devsets/stories-ecbplus.jsonl.xz)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Story threshold (default: settings)."),
+    seed: int = typer.Option(23, "--seed", help="Seed of the arrival order."),
+    furniture: bool = typer.Option(False, "--furniture", help="Serve the articles from twelve outlets with their page "
+                                   "furniture (share bar, playlist, teasers, credits, their city and hospital)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Story pair precision and recall (overall and across outlets) on real news (ECB+), beside the dedup
+    stage's key-term clusters (cluster_id) in the same run."""
+    import json
+
+    from pipeline.measure.eval.stories import DEFAULT_SET, evaluate
+    from pipeline.stages.stories.stage import StoryConfig
+
+    settings = state.settings()
+    path = data or DEFAULT_SET
+    if not path.is_file():
+        raise ConfigError(f"no dev set at {path}: build it with devsets/build_stories.py")
+    cfg = StoryConfig(threshold=threshold if threshold is not None else settings.story_threshold,
+                      window_s=settings.story_window_days * 86400.0)
+    res = evaluate(path, settings=settings, config=cfg, seed=seed, furniture=furniture)
+    if as_json:
+        print(json.dumps(res))
+        return
+    rows = ("pair_precision", "pair_recall", "across_outlets_precision", "across_outlets_recall",
+            "pairs_predicted", "pairs_wrong", "wrong_same_outlet", "wrong_same_topic", "clusters")
+    out.print(f"{res['set']}: {res['articles']} articles, {res['stories_gold']} stories, "
+              f"{res['outlets_known']} with a known outlet, seed {res['seed']}", markup=False, highlight=False)
+    out.print(f"{'':28} {'stories':>10} {'baseline':>10}", markup=False, highlight=False)
+    for k in rows:
+        out.print(f"{k:28} {res['stories'][k]:>10} {res['baseline_dedup_cluster_id'][k]:>10}",
+                  markup=False, highlight=False)
+    out.print(f"{'stories articles/s (1 core)':28} {res['stories_articles_per_s']:>10}", markup=False, highlight=False)
+    out.print(f"{'explained share':28} {res['explained_share']:>10}", markup=False, highlight=False)
 
 
 @app.command("enrich")

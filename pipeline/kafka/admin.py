@@ -19,9 +19,11 @@ def admin_client(settings: Settings, timeout: float = 30.0) -> AIOKafkaAdminClie
 
 
 def topic_partitions(settings: Settings) -> dict[str, int]:
-    """news.parsed has one partition: the dedup stage is a single writer (README, "Deduplication")."""
+    """news.parsed and news.unclustered have one partition: the dedup and the stories stages are single
+    writers of their state (README, "Deduplication", "Stories")."""
     parts = {t: settings.partitions for t in topics.ALL_TOPICS}
     parts[topics.PARSED] = 1
+    parts[topics.UNCLUSTERED] = 1
     return parts
 
 
@@ -37,6 +39,8 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0,
         existing = set(await admin.list_topics())
         specs = {name: (n, {"max.message.bytes": str(max_message_bytes(settings))})
                  for name, n in topic_partitions(settings).items()}
+        # a story's latest state is all a reader needs: compacted, keyed by story id
+        specs[topics.STORIES][1]["cleanup.policy"] = "compact"
         specs.update(extra or {})
         wanted: list[NewTopic] = []
         if missing := {name: spec for name, spec in specs.items() if name not in existing}:

@@ -474,6 +474,7 @@ class InProcessReplay:
                 fail(step.error, failed.payload_bytes() if isinstance(failed, RawArticle) else encode(failed), m)
             else:
                 out.append((step.topic, step.key, encode(step.record)))
+                out.extend((t, k, encode(r)) for t, k, r in step.extras)
         return out
 
 

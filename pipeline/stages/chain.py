@@ -31,6 +31,7 @@ from pipeline.stages import normalize as normalize_stage
 from pipeline.stages import parse as parse_stage
 from pipeline.stages.dedup import stage as dedup_stage
 from pipeline.stages.enrich import stage as enrich_stage
+from pipeline.stages.stories import stage as stories_stage
 from pipeline.stages.tag import stage as tag_stage
 from schemas import Article, DeadLetter, EnrichedArticle, RawArticle
 
@@ -42,6 +43,7 @@ STAGE_VERSIONS = {
     "normalize": normalize_stage.VERSION,
     "tag": tag_stage.VERSION,
     "enrich": enrich_stage.VERSION,
+    "stories": stories_stage.VERSION,
 }
 
 #: largest payload copied into a dead letter; the rest is cut (and flagged), the origin still points at it
@@ -64,12 +66,15 @@ class Outcome:
 class Step:
     """What one stage made of one item: ``record`` for ``topic``, or ``error`` (``topic`` is news.dlq).
 
-    ``input`` is the item the stage was given, so a caller can dead-letter what the stage saw."""
+    ``input`` is the item the stage was given, so a caller can dead-letter what the stage saw.
+    ``extras``: more records the step writes beside its record, as (topic, key, record): the stories
+    stage's story update for news.stories."""
 
     topic: str
     record: BaseModel | None = None
     error: StageError | None = None
     input: BaseModel | None = None
+    extras: tuple[tuple[str, bytes, BaseModel], ...] = ()
 
     @property
     def key(self) -> bytes:
@@ -153,8 +158,16 @@ def _failed(stage: str, item: Any, exc: BaseException) -> Step:
 
 
 class Pipeline:
-    def __init__(self, settings: Settings | None = None, index: dedup_stage.DedupIndex | None = None):
+    def __init__(self, settings: Settings | None = None, index: dedup_stage.DedupIndex | None = None,
+                 story_index: stories_stage.StoryIndex | None = None):
         self.settings = settings or Settings()
+        self.story_config = stories_stage.StoryConfig(
+            threshold=self.settings.story_threshold, window_s=self.settings.story_window_days * 86400.0)
+        if story_index is None:
+            from pipeline.stages.stories.index import MemoryStoryIndex
+
+            story_index = MemoryStoryIndex(window_s=self.story_config.window_s)
+        self.story_index: Any = story_index
         if index is None:
             from pipeline.stages.dedup.index import MemoryDedupIndex
 
@@ -176,7 +189,8 @@ class Pipeline:
             "dedup": self._each("dedup", self._dedup_step),
             "normalize": self._each("normalize", lambda a: Step(topics.NORMALIZED, self.normalize(a))),
             "tag": self._tag_all,
-            "enrich": self._each("enrich", lambda a: Step(topics.ENRICHED, self.enrich(a))),
+            "enrich": self._each("enrich", lambda a: Step(topics.UNCLUSTERED, self.enrich(a))),
+            "stories": self._each("stories", self._stories_step),
         }
 
     @property
@@ -230,7 +244,18 @@ class Pipeline:
         art = stamp(art, "enrich", t0)
         return EnrichedArticle.model_validate(art.model_dump())
 
+    def stories(self, article: Article) -> stories_stage.StoriesResult:
+        t0 = time.perf_counter()
+        res = run_stage("stories", article.origin, article.id,
+                        lambda: stories_stage.assign(article, self.story_index, self.story_config))
+        art = EnrichedArticle.model_validate(stamp(res.article, "stories", t0).model_dump())
+        return stories_stage.StoriesResult(art, res.story)
+
     # ---- one stage on a batch --------------------------------------------------------------------
+
+    def _stories_step(self, article: Article) -> Step:
+        res = self.stories(article)
+        return Step(topics.ENRICHED, res.article, extras=((topics.STORIES, res.story.story_id.encode(), res.story),))
 
     def _dedup_step(self, article: Article) -> Step:
         res = self.dedup(article)

@@ -4,7 +4,7 @@ An agent reads its stage's input topic, turns each record into the stage's input
 parse, an article for the others), hands the batch to ``Pipeline.apply`` and writes each ``Step`` to its
 topic: the next stage's input, ``news.duplicates`` or ``news.dlq``. Where the stage runs:
 
-- parse, dedup, normalize: one record at a time (``stream.events``), in the event loop;
+- parse, dedup, normalize, stories: one record at a time (``stream.events``), in the event loop;
 - tag: batches (``stream.take_events``) in ``tag_processes`` child processes, each with its own
   interpreter and GIL (``pipeline.stages.tag.process``), or in the worker's CPU thread with
   ``tag_in_process = false``;
@@ -166,6 +166,8 @@ class StageAgents:
         try:
             with source_partition(inp.event.message.tp):  # exactly-once: the input partition's transaction
                 await self.topics[step.topic].send(key=step.key, value=encode(step.record))
+                for topic, key, record in step.extras:  # the story update beside the article
+                    await self.topics[topic].send(key=key, value=encode(record))
         except Exception as exc:  # noqa: BLE001
             await self.to_dlq(unexpected(stage, inp.item.origin, exc, getattr(inp.item, "id", None)), inp)
 
@@ -185,7 +187,8 @@ class StageAgents:
 
 
 def register_agents(app: faust.App, settings: Settings, pipe: Pipeline, cpu: Executor,
-                    tag_runner: Runner | None = None, after_dedup: Callable[[], None] | None = None) -> StageAgents:
+                    tag_runner: Runner | None = None, after_dedup: Callable[[], None] | None = None,
+                    after_stories: Callable[[], None] | None = None) -> StageAgents:
     """One agent per stage in ``settings.stages``."""
     agents = StageAgents(app, settings, pipe, cpu)
     plan: dict[str, tuple[Runner, bool, Callable[[], None] | None]] = {
@@ -194,6 +197,7 @@ def register_agents(app: faust.App, settings: Settings, pipe: Pipeline, cpu: Exe
         "normalize": (agents.inline("normalize"), False, None),
         "tag": (tag_runner or agents.in_thread("tag"), True, None),
         "enrich": (agents.in_thread("enrich"), True, None),
+        "stories": (agents.inline("stories"), False, after_stories),
     }
     for stage in topics.STAGES:
         if stage in settings.stages:
@@ -206,7 +210,7 @@ def register_agents(app: faust.App, settings: Settings, pipe: Pipeline, cpu: Exe
 def register_noop_agents(app: faust.App, settings: Settings) -> None:
     """Benchmark/diagnostic mode (``noop = true``): one agent per stage forwards each record, key and
     value bytes untouched, from the stage's input topic to its output topic. Same topics, partitions
-    and hops as the real pipeline (5 consume->produce hops from news.raw to news.enriched), no stage
+    and hops as the real pipeline (6 consume->produce hops from news.raw to news.enriched), no stage
     work, so ``newsflow bench`` can compare it hop for hop with a raw aiokafka loop."""
     by_name = topic_objects(app, settings)
 

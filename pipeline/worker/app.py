@@ -85,6 +85,26 @@ def create_app(settings: Settings) -> faust.App:
     return app
 
 
+def stories_table(app: faust.App, settings: Settings):
+    """The stories stage's state: a Faust table on news.unclustered's single partition, its store rebuilt
+    from the table after every recovery."""
+    from pipeline.stages.stories.index import TableStoryIndex
+
+    table = app.Table(
+        "stories-index", default=None, partitions=topic_partitions(settings)[topics.UNCLUSTERED],
+        schema=faust.Schema(key_serializer="json", value_serializer="json"), help="stories: articles and stories",
+    )
+    index = TableStoryIndex(table, window_s=settings.story_window_days * 86400.0,
+                            sweep_interval_s=settings.stories_sweep_interval_s)
+
+    @table.on_recover
+    async def _stories_recovered() -> None:
+        log.info("stories index: table recovered from its changelog (%d keys)", len(table))
+        index.invalidate()
+
+    return index
+
+
 def register_stages(app: faust.App, settings: Settings) -> None:
     """The stage agents, the dedup table behind the dedup stage, and the warm-up of the models."""
     from pipeline.stages.dedup.index import TableDedupIndex
@@ -113,7 +133,8 @@ def register_stages(app: faust.App, settings: Settings) -> None:
             except Exception:  # noqa: BLE001 - expiry failing must not stop the stage
                 log.exception("dedup index: sweep failed")
 
-    pipe = Pipeline(settings, index=dedup_index)
+    story_index = stories_table(app, settings)
+    pipe = Pipeline(settings, index=dedup_index, story_index=story_index)
     cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-cpu")
     app.newsflow_pipeline = pipe  # type: ignore[attr-defined]
 
@@ -122,7 +143,15 @@ def register_stages(app: faust.App, settings: Settings) -> None:
         from pipeline.stages.tag import process as tag_process
 
         tag_runner = tag_process.runner(settings)
-    register_agents(app, settings, pipe, cpu, tag_runner=tag_runner, after_dedup=sweep_if_due)
+    def sweep_stories_if_due() -> None:
+        if story_index.sweep_due():
+            try:
+                story_index.sweep()
+            except Exception:  # noqa: BLE001 - expiry failing must not stop the stage
+                log.exception("stories index: sweep failed")
+
+    register_agents(app, settings, pipe, cpu, tag_runner=tag_runner, after_dedup=sweep_if_due,
+                    after_stories=sweep_stories_if_due)
 
     @app.task
     async def warm_up() -> None:

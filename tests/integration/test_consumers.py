@@ -28,7 +28,8 @@ def pg_table():
     conn = postgres_or_skip()
     name = f"nf_test_{uuid.uuid4().hex[:10]}"
     yield conn, name
-    conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for t in (name, f"{name}_stories", f"{name}_story_members"):  # the sink's story tables beside it
+        conn.execute(f'DROP TABLE IF EXISTS "{t}"')
     conn.close()
 
 
@@ -100,7 +101,7 @@ def test_postgres_sink_keeps_the_newest_version_of_an_article(pg_table):
     sink.write([second, first])  # late redeliveries of older versions
     sink.flush()
     sink.close()
-    rows = conn.execute(f'SELECT id, story_id, version, title FROM "{table}" ORDER BY id').fetchall()
+    rows = conn.execute(f'SELECT id, first_version_id, version, title FROM "{table}" ORDER BY id').fetchall()
     assert rows == [("art0003", "art0001", 3, "Harbour strike ends"), ("art0009", "art0009", 1, "Harbour strike number 9")]
 
 

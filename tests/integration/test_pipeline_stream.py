@@ -49,7 +49,8 @@ async def test_seed_duplicate_and_malformed_end_up_in_the_right_topics(broker, m
     assert {(c.original, c.corrected) for c in a.corrections} >= {("Subsutantial", "Substantial"), ("pow\n\ners", "powers")}
     assert {"Donald Trump", "Vladimir Putin", "Pete Hegseth"} <= {e.canonical for e in a.entities}
     assert a.keywords and a.word_count > 300
-    assert set(a.timings) == {"parse", "dedup", "normalize", "tag", "enrich"}
+    assert set(a.timings) == {"parse", "dedup", "normalize", "tag", "enrich", "stories"}
+    assert a.story_id == f"s-{a.id}" and a.story.started  # the first article starts its story
     assert dups[0].duplicate_of == a.id and dups[0].origin == "feeds/seed-copy.txt"
     reasons = sorted(d.reason for d in dead)
     assert any("invalid JSON" in r for r in reasons) and any("binary" in r or "UTF-8" in r for r in reasons)
