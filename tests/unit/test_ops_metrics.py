@@ -103,3 +103,47 @@ def test_compose_and_dockerfile_health_checks_ask_ready():
     for name in ("worker1", "worker2"):
         assert "/ready" in " ".join(services[name]["healthcheck"]["test"])
     assert "/ready" in (ROOT / "deploy" / "Dockerfile").read_text().split("HEALTHCHECK", 1)[1]
+
+
+def dashboard_exprs() -> list[str]:
+    dash = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "newsflow.json").read_text())
+    return [t["expr"] for p in dash["panels"] for t in p["targets"]]
+
+
+def exported_series() -> set[str]:
+    """Every series name a worker's /metrics can carry (counters with _total, histograms' three series)."""
+    m = WorkerMetrics()
+    m.live.tag_executor = SimpleNamespace(_processes={})
+    names = set()
+    for line in m.text().decode().splitlines():
+        match = re.match(r"# TYPE (\w+) (\w+)", line)
+        if match:
+            name, kind = match.groups()
+            names |= {"counter": {name if name.endswith("_total") else f"{name}_total"}, "histogram": {f"{name}_bucket", f"{name}_sum", f"{name}_count"},
+                      }.get(kind, {name})
+    return names
+
+
+def test_every_metric_the_grafana_dashboard_queries_is_exported():
+    exprs = dashboard_exprs()
+    used = {n for e in exprs for n in re.findall(r"\bnewsflow_\w+", e)}
+    assert len(used) >= 12
+    assert used <= exported_series(), used - exported_series()
+
+
+def test_prometheus_and_grafana_are_wired_in_compose():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    prom = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    targets = {t for job in prom["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+    workers = {n for n in services if n.startswith("worker")}
+    port = {services[w]["environment"]["NEWSFLOW_WEB_PORT"] for w in workers}
+    assert targets == {f"{w}:{p}" for w in workers for p in port}
+    assert prom["scrape_configs"][0]["metrics_path"] == "/metrics"
+    mounts = " ".join(services["prometheus"]["volumes"])
+    assert "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml" in mounts
+    g = " ".join(services["grafana"]["volumes"])
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning" in g and "./deploy/grafana/dashboards:" in g
+    ds = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())["datasources"][0]
+    assert ds["url"] == "http://prometheus:9090"
+    dash = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "newsflow.json").read_text())
+    assert {p["datasource"]["uid"] for p in dash["panels"]} == {ds["uid"]}
