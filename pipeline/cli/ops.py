@@ -190,3 +190,26 @@ def dlq_redrive(
               markup=False, highlight=False)
     if refused or problems:
         raise typer.Exit(1)
+
+
+@app.command()
+def dashboard(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (0.0.0.0: reachable from other hosts)."),
+    port: int = typer.Option(8088, "--port", help="Port of the page."),
+    interval: float = typer.Option(2.0, "--interval", help="Seconds between status polls of the broker."),
+) -> None:
+    """A live dashboard in the browser: throughput and lag per stage, dead letters with their payloads, the latest
+    articles, the entities and stories trending in the last hour. From the broker alone."""
+    from pipeline.ops.dashboard import serve
+
+    if interval <= 0:
+        raise ConfigError("--interval must be a positive number of seconds")
+    settings = state.settings()
+    settings.bootstrap_servers  # noqa: B018 - fail early and clearly without a broker
+    try:
+        asyncio.run(serve(settings, host, port, interval, on_ready=lambda url: err.print(
+            f"dashboard on {url} (broker {settings.broker}); Ctrl-C stops", markup=False, highlight=False)))
+    except OSError as exc:
+        raise ConfigError(f"cannot serve the dashboard on {host}:{port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        pass
