@@ -82,35 +82,44 @@ class WorkerMetrics:
                            "models loaded).", registry=r)
         self.info = Gauge("newsflow_worker_info", "The worker's group and stages (value 1).",
                           ["group", "stages"], registry=r)
+        self._children: dict = {}
         self.live = LiveCollector()
         r.register(self.live)
 
     # ---- what the agents report ------------------------------------------------------------------
 
+    def _child(self, metric, *labels: str):
+        """``metric.labels(*labels)``, looked up once (the lookup costs more than the increment)."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def read(self, stage: str, n: int = 1) -> None:
-        self.records_in.labels(stage).inc(n)
+        self._child(self.records_in, stage).inc(n)
 
     def step(self, stage: str, topic: str, record: Any = None, reason: str | None = None) -> None:
         """One Step written by ``stage`` to ``topic`` (a dead letter has ``reason``)."""
         if topic == topics.DLQ:
-            self.records_failed.labels(stage).inc()
-            self.dead_letters.labels(stage, reason_label(reason or "")).inc()
+            self._child(self.records_failed, stage).inc()
+            self._child(self.dead_letters, stage, reason_label(reason or "")).inc()
             return
-        self.records_out.labels(stage, topic).inc()
+        self._child(self.records_out, stage, topic).inc()
         if record is None:
             return
         ms = getattr(record, "timings", {}).get(stage)
         if ms is not None:
-            self.latency.labels(stage).observe(ms / 1000.0)
+            self._child(self.latency, stage).observe(ms / 1000.0)
         if topic == topics.DUPLICATES:
-            self.duplicates.labels(getattr(record, "duplicate_kind", "exact")).inc()
+            self._child(self.duplicates, getattr(record, "duplicate_kind", "exact")).inc()
         elif stage == "normalize":
             self.corrections.observe(len(getattr(record, "corrections", ())))
         elif stage == "tag":
             self.entities.observe(len(getattr(record, "entities", ())))
 
     def batch(self, stage: str, n: int) -> None:
-        self.batch_size.labels(stage).observe(n)
+        self._child(self.batch_size, stage).observe(n)
 
     def text(self) -> bytes:
         return generate_latest(self.registry)
