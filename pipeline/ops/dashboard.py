@@ -52,12 +52,13 @@ NOT_TRENDING = {"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "PERCENT", "M
 
 
 def article_card(a: EnrichedArticle, ts: float) -> dict[str, Any]:
-    ents = sorted((e for e in a.entities if e.label not in NOT_TRENDING), key=lambda e: (-e.salience, -e.count))[:10]
+    named = [e for e in a.entities if e.label not in NOT_TRENDING]
+    ents = sorted(named, key=lambda e: (-e.salience, -e.count))[:10]
     return {
         "id": a.id, "title": a.title, "url": a.url, "source": a.source, "origin": a.origin, "time": ts,
         "published_at": a.published_at.isoformat() if a.published_at else None, "language": a.language,
         "entities": [{"text": e.canonical or e.text, "label": e.label, "count": e.count} for e in ents],
-        "entity_count": len(a.entities),
+        "entity_count": len(named),
         "categories": [{"label": c.label, "score": round(c.score, 2)} for c in a.categories[:4]],
         "corrections": [{"original": c.original, "corrected": c.corrected, "kind": c.kind} for c in a.corrections[:8]],
         "correction_count": len(a.corrections), "cluster_id": a.cluster_id,
