@@ -127,8 +127,10 @@ def dlq_show(
     from rich.panel import Panel
     from rich.text import Text
 
-    from pipeline.ops.dlq import read_dead_letters
+    from pipeline.ops.dlq import parse_ref, read_dead_letters
 
+    for r in refs:
+        parse_ref(r)  # a mistyped ref is one line before any connection
     entries, problems = asyncio.run(read_dead_letters(state.settings(), refs=refs))
     for e in entries:
         d = e.letter
@@ -164,9 +166,11 @@ def dlq_redrive(
 ) -> None:
     """Send dead letters back after a fix, keeping their origin (same ids, same dedup decisions): parse failures
     to news.raw, later stages' to that stage's input topic."""
-    from pipeline.ops.dlq import read_dead_letters, redrive
+    from pipeline.ops.dlq import parse_ref, read_dead_letters, redrive
 
     _check_stage(stage)
+    for r in refs or ():
+        parse_ref(r)
     if not refs and not (stage or reason or since or until or all_):
         raise ConfigError("name the dead letters to re-drive (PARTITION@OFFSET...), filter them (--stage, --reason, "
                           "--since, --until) or pass --all")
