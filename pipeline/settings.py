@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=0, le=65535)
     ingest_token: SecretStr | None = Field(default=None, description="Bearer token POST /articles requires (unset: none).")
     log_level: str = "WARNING"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Worker log lines: text, or json (one object a line, with stage, article id "
+        "and origin on every record-level line).")
 
     # --- stages: limits and what each stage does -------------------------------------------------
     max_payload_bytes: int = Field(default=2_000_000, ge=1, description="Largest raw input accepted.")

@@ -3,7 +3,7 @@
 One module per command group, each command a thin call into the packages:
 ``process`` (process), ``stream`` (worker, topics, ingest, tail, run), ``replay`` (replay), ``bench`` (bench,
 soak), ``schemas`` (schemas export/baseline), ``eval`` (eval dedup/enrich/typos/entities), ``sinks`` (sink
-jsonl/postgres), ``broker`` (broker kafka/embedded); ``context`` holds what they share (the global options, the consoles), ``render`` the
+jsonl/postgres), ``broker`` (broker kafka/embedded), ``ops`` (status, dlq, dashboard); ``context`` holds what they share (the global options, the consoles), ``render`` the
 terminal rendering of records.
 """
 
@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import bench, broker, process, replay, schemas, sinks, stream
+from pipeline.cli import bench, broker, ops, process, replay, schemas, sinks, stream
 from pipeline.cli import eval as eval_cmds
 from pipeline.cli.context import State, err, out, state
 from pipeline.errors import NewsflowError
@@ -43,8 +43,9 @@ def main(
 
 
 # the top-level commands, in the order `newsflow --help` lists them, then the groups
-for _commands in (process, stream, replay, bench):
+for _commands in (process, stream, replay, bench, ops):
     app.add_typer(_commands.app)
+app.add_typer(ops.dlq_app, name="dlq")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(eval_cmds.app, name="eval")
 app.add_typer(sinks.app, name="sink")

@@ -1,4 +1,4 @@
-"""``newsflow sink jsonl|postgres``: news.enriched into files or a database, as a consumer group."""
+"""``newsflow sink jsonl|postgres|webhook``: news.enriched into files, a database or a webhook, as a consumer group."""
 
 from __future__ import annotations
 
@@ -44,6 +44,32 @@ def sink_postgres(
     settings = state.settings(postgres_dsn=dsn, postgres_table=table)
     settings.bootstrap_servers  # noqa: B018 - fail early without a broker
     _run_sink(settings, PostgresSink(settings.postgres_dsn, settings.postgres_table), group, idle_timeout)
+
+
+@app.command("webhook")
+def sink_webhook(
+    url: str = typer.Option(..., "--url", help="Where to POST each matching article (JSON)."),
+    entity: Optional[list[str]] = typer.Option(None, "--entity", help="Match this entity (canonical name or text; repeatable)."),
+    keyword: Optional[list[str]] = typer.Option(None, "--keyword", help="Match this keyword (repeatable)."),
+    category: Optional[list[str]] = typer.Option(None, "--category", help="Match this category label (repeatable)."),
+    country: Optional[list[str]] = typer.Option(None, "--country", help="Match this ISO country code (repeatable)."),
+    retries: int = typer.Option(4, "--retries", help="Retries of a failed POST (connection error, 429, 5xx)."),
+    dead_letters: Optional[Path] = typer.Option(None, "--dead-letters", help="The sink's own dead letters, JSONL "
+                                                "(default DATA_DIR/webhook-dlq.jsonl)."),
+    group: str = typer.Option("newsflow-sink-webhook", "--group", help="Consumer group."),
+    idle_timeout: Optional[float] = typer.Option(None, "--idle-timeout", help="Stop after this many seconds without a record."),
+) -> None:
+    """POST the articles of news.enriched that match (entities, keywords, categories, countries) to a webhook,
+    with retries; what still fails goes to the sink's own dead letters (issue 21)."""
+    from pipeline.connectors.sinks.webhook import Rules, WebhookSink
+
+    settings = state.settings()
+    rules = Rules(list(entity or []), list(keyword or []), list(category or []), list(country or []))
+    sink = WebhookSink(url, rules, retries=retries,
+                       dead_letter_path=dead_letters or settings.data_dir / "webhook-dlq.jsonl")
+    _run_sink(settings, sink, group, idle_timeout)
+    err.print(f"webhook: {sink.posted} posted, {sink.skipped} not matching, {sink.dead} to {sink.dead_letter_path}",
+              markup=False, highlight=False)
 
 
 def _run_sink(settings: Settings, sink, group: str, idle_timeout: Optional[float]) -> None:

@@ -22,8 +22,11 @@ def worker(
                                          + ",".join(topics.STAGES)),
     web: Optional[bool] = typer.Option(None, "--web/--no-web", help="Serve the worker's HTTP endpoints."),
     web_port: Optional[int] = typer.Option(None, "--web-port"),
+    log_format: Optional[str] = typer.Option(None, "--log-format", help="Log lines: text (default) or json."),
 ) -> None:
-    """Run the stage agents against the configured broker until stopped (SIGINT/SIGTERM)."""
+    """Run the stage agents against the configured broker until stopped (SIGINT/SIGTERM).
+
+    With --web: /health, /ready, /metrics (Prometheus) and POST /articles. One line says when it is ready."""
     import logging
 
     from faust import Worker
@@ -31,7 +34,7 @@ def worker(
     from pipeline.worker.app import create_app
     from pipeline.kafka.admin import ensure_topics, with_replication
 
-    settings = state.settings(stages=stages, web_enabled=web, web_port=web_port)
+    settings = state.settings(stages=stages, web_enabled=web, web_port=web_port, log_format=log_format)
     settings.check_store()
     settings.bootstrap_servers  # noqa: B018 - fail early and clearly without a broker
     settings = asyncio.run(with_replication(settings))
@@ -39,7 +42,9 @@ def worker(
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     faust_app = create_app(settings)
     level = settings.log_level.upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from pipeline.worker.logs import configure
+
+    configure(level, settings.log_format)
     w = Worker(faust_app, loglevel=level, quiet=True, redirect_stdouts=False, override_logging=False)
     w.execute_from_commandline()
 

@@ -53,7 +53,8 @@ def unexpected(stage: str, origin: str, exc: BaseException, article_id: str | No
     """Any exception an agent did not expect becomes a StageError for this one article."""
     if isinstance(exc, StageError):
         return exc
-    log.error("unexpected error in stage %s on %s", stage, origin, exc_info=exc)
+    log.error("unexpected error in stage %s on %s", stage, origin, exc_info=exc,
+              extra={"stage": stage, "origin": origin, "article_id": article_id})
     err = StageError(stage, origin, f"unexpected {type(exc).__name__}: {str(exc)[:500]}", article_id)
     err.__cause__ = exc
     return err
@@ -88,6 +89,7 @@ class StageAgents:
         # exactly-once: commits wait for the records an agent started on (pipeline/faust_fixes/transactions.py)
         self.barrier = CommitBarrier() if settings.processing_guarantee == "exactly_once" else None
         app.newsflow_commit_barrier = self.barrier  # type: ignore[attr-defined]
+        self.metrics = None  #: pipeline.worker.metrics.WorkerMetrics, set by create_app (issue 21)
         if self.faults:
             log.warning("fault injection is ON: %s", settings.fault_inject)
 
@@ -115,9 +117,13 @@ class StageAgents:
             async for events in source:
                 if self.barrier is not None:
                     await self.barrier.enter(e.message for e in events)
+                if self.metrics is not None:
+                    self.metrics.read(stage, len(events))
                 inputs = [i for i in [await self.read(stage, e) for e in events] if i is not None]
                 if not inputs:
                     continue
+                if batch and self.metrics is not None:
+                    self.metrics.batch(stage, len(inputs))
                 try:
                     steps = await run([i.item for i in inputs])
                 except Exception as exc:  # noqa: BLE001 - the runner itself failed (a child process died...)
@@ -170,12 +176,16 @@ class StageAgents:
                     await self.topics[topic].send(key=key, value=encode(record))
         except Exception as exc:  # noqa: BLE001
             await self.to_dlq(unexpected(stage, inp.item.origin, exc, getattr(inp.item, "id", None)), inp)
+            return
+        if self.metrics is not None:
+            self.metrics.step(stage, step.topic, step.record)
 
     async def to_dlq(self, err: StageError, inp: Input) -> None:
         m = inp.event.message
         dl = dead_letter(err, inp.payload, received_at=inp.received_at,
                          source_topic=m.topic, source_partition=m.partition, source_offset=m.offset)
-        log.warning("dead letter: %s", err)
+        log.warning("dead letter: %s", err, extra={"stage": err.stage, "origin": err.origin,
+                                                   "article_id": err.article_id})
         try:
             with source_partition(m.tp):
                 await self.topics[topics.DLQ].send(key=dead_letter_key(err), value=encode(dl))
@@ -184,6 +194,8 @@ class StageAgents:
             # is delivered again after the restart instead of being skipped (at-least-once, never a gap).
             log.critical("cannot write to %s; exiting so that the input is redelivered", topics.DLQ, exc_info=True)
             os._exit(70)
+        if self.metrics is not None:
+            self.metrics.step(err.stage, topics.DLQ, reason=err.reason)
 
 
 def register_agents(app: faust.App, settings: Settings, pipe: Pipeline, cpu: Executor,

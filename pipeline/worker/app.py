@@ -69,14 +69,19 @@ def create_app(settings: Settings) -> faust.App:
         logging_config=None,
     )
     app.newsflow_settings = settings  # type: ignore[attr-defined] - read by the Faust fixes (fetch wait)
+    ops = register_ops(app, settings)  # issue 21: metrics, readiness, the ready line
     if settings.noop:
         register_noop_agents(app, settings)
     else:
-        register_stages(app, settings)
+        agents = register_stages(app, settings, ops)
+        agents.metrics = ops.metrics
     if settings.web_enabled:  # issue 7: POST /articles
         from pipeline.worker.http import register_http
 
         register_http(app, settings)
+        from pipeline.worker.http import register_ops_http
+
+        register_ops_http(app)
     app.newsflow_broker_watch = None  # type: ignore[attr-defined]
     if settings.topic_check_interval_s > 0:  # on by default only on the embedded broker
         from pipeline.brokers.embedded_recovery import register_broker_watch
@@ -105,7 +110,51 @@ def stories_table(app: faust.App, settings: Settings):
     return index
 
 
-def register_stages(app: faust.App, settings: Settings) -> None:
+class Ops:
+    """What the operations endpoints read (issue 21): the metrics, the readiness, the ready line."""
+
+    def __init__(self, app: faust.App, settings: Settings):
+        from pipeline.worker.metrics import MetricsSensor, Readiness, WorkerMetrics
+
+        self.app, self.settings = app, settings
+        models = {"normalize", "tag", "enrich"} & set(settings.stages)
+        if settings.tag_in_process:
+            models.discard("tag")
+        self.metrics = WorkerMetrics()
+        self.readiness = Readiness(needs_models=bool(models) and not settings.noop)
+        self.metrics.live.consumer = lambda: app.consumer if app._consumer is not None else None
+        self.metrics.info.labels(settings.app_id, ",".join(settings.stages)).set(1)
+        app.sensors.add(MetricsSensor(self.metrics, self.readiness, self.changed))
+
+    def changed(self) -> None:
+        r = self.readiness
+        self.metrics.ready.set(1 if r.ready else 0)
+        if r.ready and not r.announced:
+            r.announced = True
+            parts = sorted(r.partitions, key=lambda tp: (tp.topic, tp.partition))
+            by_topic: dict[str, list[int]] = {}
+            for tp in parts:
+                by_topic.setdefault(tp.topic, []).append(tp.partition)
+            ready_log.info("worker ready: broker %s, group %s, stages %s, partitions %s", self.settings.broker,
+                           self.settings.app_id, ",".join(self.settings.stages),
+                           " ".join(f"{t}[{','.join(map(str, ps))}]" for t, ps in by_topic.items()) or "none",
+                           extra={"broker": self.settings.broker, "group": self.settings.app_id,
+                                  "stages": list(self.settings.stages),
+                                  "partitions": {t: ps for t, ps in by_topic.items()}})
+
+
+#: the one line a worker writes when it is ready, whatever the log level (logged at INFO on its own logger)
+ready_log = logging.getLogger("newsflow.ready")
+ready_log.setLevel(logging.INFO)
+
+
+def register_ops(app: faust.App, settings: Settings) -> Ops:
+    ops = Ops(app, settings)
+    app.newsflow_ops = ops  # type: ignore[attr-defined]
+    return ops
+
+
+def register_stages(app: faust.App, settings: Settings, ops: Ops | None = None):
     """The stage agents, the dedup table behind the dedup stage, and the warm-up of the models."""
     from pipeline.stages.dedup.index import TableDedupIndex
 
@@ -143,6 +192,10 @@ def register_stages(app: faust.App, settings: Settings) -> None:
         from pipeline.stages.tag import process as tag_process
 
         tag_runner = tag_process.runner(settings)
+        if ops is not None:
+            ops.metrics.live.tag_executor = getattr(tag_runner, "executor", None)
+            ops.metrics.live.tag_expected = settings.tag_processes
+
     def sweep_stories_if_due() -> None:
         if story_index.sweep_due():
             try:
@@ -150,8 +203,8 @@ def register_stages(app: faust.App, settings: Settings) -> None:
             except Exception:  # noqa: BLE001 - expiry failing must not stop the stage
                 log.exception("stories index: sweep failed")
 
-    register_agents(app, settings, pipe, cpu, tag_runner=tag_runner, after_dedup=sweep_if_due,
-                    after_stories=sweep_stories_if_due)
+    agents = register_agents(app, settings, pipe, cpu, tag_runner=tag_runner, after_dedup=sweep_if_due,
+                             after_stories=sweep_stories_if_due)
 
     @app.task
     async def warm_up() -> None:
@@ -162,3 +215,8 @@ def register_stages(app: faust.App, settings: Settings) -> None:
             stages.discard("tag")
         if stages:
             await asyncio.get_running_loop().run_in_executor(cpu, pipe.warm_up, stages)
+        if ops is not None:
+            ops.readiness.models_loaded = True
+            ops.changed()
+
+    return agents

@@ -107,3 +107,35 @@ def register_http(app: faust.App, settings: Settings) -> None:
 
         async def get(self, request: Request) -> Response:
             return self.json({"error": "POST an article (JSON, text or HTML) to this URL"}, status=405)
+
+
+# ---- issue 21: operations endpoints ----------------------------------------------------------------
+
+
+def register_ops_http(app: faust.App) -> None:
+    """``/health`` (the process answers: 200), ``/ready`` (200 once the worker is a member of its group with
+    partitions assigned and its models loaded; 503 with the reasons before that and during a rebalance) and
+    ``/metrics`` (Prometheus text format, ``pipeline.worker.metrics``)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    ops = app.newsflow_ops  # type: ignore[attr-defined]
+
+    @app.page("/health")
+    class Health(View):
+        async def get(self, request: Request) -> Response:
+            return self.json({"status": "alive", "app_id": ops.settings.app_id})
+
+    @app.page("/ready")
+    class Ready(View):
+        async def get(self, request: Request) -> Response:
+            r = ops.readiness
+            problems = r.problems()
+            parts = sorted(f"{tp.topic}/{tp.partition}" for tp in r.partitions)
+            body = {"ready": not problems, "group": ops.settings.app_id, "stages": list(ops.settings.stages),
+                    "partitions": parts, "models_loaded": r.models_loaded, "problems": problems}
+            return self.json(body, status=200 if not problems else 503)
+
+    @app.page("/metrics")
+    class Metrics(View):
+        async def get(self, request: Request) -> Response:
+            return self.bytes(ops.metrics.text(), content_type=CONTENT_TYPE_LATEST.split(";")[0])

@@ -86,4 +86,5 @@ def runner(settings: Settings):
     async def run(articles: list[Article]) -> list[Step]:
         return await tag_batch(asyncio.get_running_loop(), executor, articles, settings.tag_processes)
 
+    run.executor = executor  # type: ignore[attr-defined] - the worker's metrics count its live processes
     return run
