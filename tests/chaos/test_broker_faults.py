@@ -112,7 +112,7 @@ async def test_leader_broker_down_for_a_minute_nothing_lost(broker, make_worker,
     faults = Faults()
     # the stream has to outlast the outage: a slower rate keeps input coming while the broker is down
     run = await run_stream_with(
-        broker, make_worker, pg_table, "broker-down", n_good=N_BROKER, rate=40,
+        broker, make_worker, pg_table, "broker-down", n_good=N_BROKER, rate=60,
         events={0.02: faults.stop_leader_for(DOWN_S)})
     await faults.settle()
     report("broker-down-faults", faults=",".join(faults.done), down_s=DOWN_S)

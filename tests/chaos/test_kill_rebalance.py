@@ -58,7 +58,8 @@ class StreamRun:
 
 async def run_stream_with(broker, make_worker, pg_table, name: str, n_good: int, rate: float, events,
                           timeout: float = TIMEOUT, worker_env: dict | None = None,
-                          isolation_level: str = "read_uncommitted") -> StreamRun:
+                          isolation_level: str = "read_uncommitted",
+                          inputs: list[RawArticle] | None = None) -> StreamRun:
     """Stream the inputs at ``rate``/s; call ``events[k](workers, make_worker)`` as the output passes each
     fraction k (an event may also take ``broker`` as a third argument). After the stream, the workers' group
     offsets are checked against the end of every stage's input."""
@@ -66,7 +67,7 @@ async def run_stream_with(broker, make_worker, pg_table, name: str, n_good: int,
     await ensure_topics(settings)
     env = {**WORKER_ENV, **(worker_env or {})}
     workers = [make_worker("newsflow", partitions=4, extra_env=env).start()]
-    inputs = stream_inputs(name, n_good)
+    inputs = inputs if inputs is not None else stream_inputs(name, n_good)
     origins = {r.origin for r in inputs}
     reader = await TerminalReader(settings, isolation_level=isolation_level).start()
     t0 = time.monotonic()
