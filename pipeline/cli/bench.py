@@ -34,6 +34,9 @@ def bench(
                                          help="Articles of each scaling phase (the first N; 0: the whole corpus)."),
     skip_naive: bool = typer.Option(False, "--skip-naive", help="Skip the naive spaCy peer."),
     skip_ner_peer: bool = typer.Option(False, "--skip-ner-peer", help="Skip the NER-only spaCy peer."),
+    skip_quix: bool = typer.Option(False, "--skip-quix", help="Skip the Quix Streams peer."),
+    quix_articles: int = typer.Option(800, "--quix-articles", min=0,
+                                      help="Articles of the Quix Streams pipeline peer (the first N; 0: all)."),
     no_embedded: bool = typer.Option(False, "--no-embedded", help="On the local Kafka: skip the same phases on Tansu."),
     quick: bool = typer.Option(False, "--quick", help="CI-size run (a few minutes): 300 articles, small peer samples, "
                                "a 10 s latency run, 2,000 transport messages, scaling on 150 articles."),
@@ -68,12 +71,13 @@ def bench(
         latency_seconds = latency_seconds if given("latency_seconds") else 10.0
         transport_messages = transport_messages if given("transport_messages") else 2000
         scaling_articles = scaling_articles if given("scaling_articles") else 150
+        quix_articles = quix_articles if given("quix_articles") else 150
     opts = BenchOptions(
         articles=articles, seed=seed, data_dir=data_dir, broker=state.settings().broker, local_broker=local_broker,
         partitions=partitions,
         out_dir=out_dir, naive_articles=naive_articles, latency_seconds=latency_seconds,
         transport_messages=transport_messages, skip_naive=skip_naive, ner_peer_articles=ner_peer_articles,
-        skip_ner_peer=skip_ner_peer, scaling_articles=scaling_articles, compare_embedded=not no_embedded, skip_latency=skip_latency,
+        skip_ner_peer=skip_ner_peer, scaling_articles=scaling_articles, skip_quix=skip_quix, quix_articles=quix_articles, compare_embedded=not no_embedded, skip_latency=skip_latency,
         skip_scaling=skip_scaling, skip_transport=skip_transport, profile=profile, phase_timeout=timeout,
         config=state.config, log=lambda msg: err.print(f"[dim]{msg}[/]", highlight=False),
     )

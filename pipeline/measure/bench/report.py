@@ -12,7 +12,8 @@ from rich.table import Table
 #: the keys ``newsflow bench --json`` always prints first (the issue's contract)
 HEADLINE_KEYS = (
     "articles_per_s", "ner_peer_articles_per_s", "ratio_vs_ner_peer", "quix_articles_per_s", "ratio_vs_quix",
-    "naive_spacy_articles_per_s", "ratio_vs_naive", "noop_msgs_per_s", "rawloop_msgs_per_s",
+    "naive_spacy_articles_per_s", "ratio_vs_naive", "noop_msgs_per_s", "rawloop_msgs_per_s", "quix_noop_msgs_per_s",
+    "transport_ratio_vs_quix",
     "transport_ratio", "latency_offered_per_s", "latency_p50_s", "latency_p95_s", "latency_p99_s",
     "articles_per_s_2_workers", "scaling_2_workers", "scaling_basis", "scaling_2_workers_unpinned",
     "articles_per_s_1core", "articles_per_s_2_workers_1core", "ratio_vs_naive_1core", "peak_rss_mb", "dedup_index_entries", "dedup_index_mb", "dedup_index_bytes_per_article",

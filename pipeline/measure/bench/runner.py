@@ -79,6 +79,9 @@ class BenchOptions:
     #: articles of the NER peer (an even sample of the parsed corpus; 0: all)
     ner_peer_articles: int = 600
     skip_ner_peer: bool = False
+    skip_quix: bool = False
+    #: articles of the Quix Streams pipeline peer (the first N; 0: the whole corpus)
+    quix_articles: int = 800
     #: the scaling phases on the first N articles (0: the whole corpus)
     scaling_articles: int = 0
     latency_seconds: float = 20.0
@@ -454,7 +457,8 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
     procs: list[Proc] = []
     collector = None
     producer = None
-    terminal = topics.TERMINAL if mode == "pipeline" else (topics.ENRICHED,)
+    terminal = topics.TERMINAL if mode in ("pipeline", "quix") else (topics.ENRICHED,)
+    subprocess_peer = mode in ("rawloop", "quix", "quix-noop")
     try:
         await ensure_topics(settings)
         if opts.broker and mode != "rawloop":
@@ -463,15 +467,19 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
         collector = Collector(settings, terminal, hops)
         await collector.start()
         t_start = time.perf_counter()
-        if mode == "rawloop":
-            log_path = workdir / "rawloop.log"
-            p = subprocess.Popen([sys.executable, "-m", "pipeline.measure.bench.rawloop", address,
-                                  str(settings.fetch_max_wait_ms or FAUST_FETCH_MAX_WAIT_MS)], stdout=subprocess.PIPE,
+        if subprocess_peer:
+            log_path = workdir / f"{mode}.log"
+            if mode == "rawloop":
+                cmd = ["pipeline.measure.bench.rawloop", address, str(settings.fetch_max_wait_ms or FAUST_FETCH_MAX_WAIT_MS)]
+            else:  # the Quix Streams peer, reading from the earliest offset of fresh topics (or its group's commit)
+                cmd = ["pipeline.measure.bench.quixpeer", address, "noop" if mode == "quix-noop" else "pipeline", app_id]
+            p = subprocess.Popen([sys.executable, "-m", *cmd], stdout=subprocess.PIPE,
                                  stderr=open(log_path, "ab"), stdin=subprocess.DEVNULL, cwd=workdir)
             procs.append(Proc(p, log_path))
             line = await asyncio.get_running_loop().run_in_executor(None, p.stdout.readline)
             if b"ready" not in line:
-                raise PhaseError(f"{name}: the aiokafka loop did not start; see {log_path}")
+                raise PhaseError(f"{name}: the {mode} peer did not start; see {log_path}:\n"
+                                 + procs[-1].log_text()[-1500:])
         else:
             for i in range(workers):
                 env = dict(os.environ)
@@ -496,7 +504,7 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
                     raise PhaseError(f"{name}: a process stopped (exit {pr.popen.returncode}); see {pr.log_path}:\n"
                                      + pr.log_text()[-1500:])
 
-        if mode != "rawloop":  # every worker has joined the group and is ready
+        if not subprocess_peer:  # every worker has joined the group and is ready
             deadline = time.perf_counter() + 240
             while not all("Worker ready" in pr.log_text() for pr in procs):
                 check()
@@ -525,7 +533,7 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
         if [pr.log_text().count("Worker ready") for pr in procs] != ready_counts:
             await asyncio.sleep(5.0)  # a late rebalance: let it settle
         startup_s = time.perf_counter() - t_start
-        spy = start_py_spy(procs[0].popen.pid, workdir / "py-spy.txt") if (opts.profile and mode != "rawloop"
+        spy = start_py_spy(procs[0].popen.pid, workdir / "py-spy.txt") if (opts.profile and not subprocess_peer
                                                                            and workers == 1 and not rate) else None
 
         origins = {o for _, _, o in messages}
@@ -549,7 +557,7 @@ async def stream_phase(opts: BenchOptions, name: str, messages: list[tuple[bytes
         profile = stop_py_spy(spy, workdir / "py-spy.txt") if spy else None
         counts = {t: sum(1 for v in mine.values() if v[1] == t) for t in terminal}
         res = {
-            "phase": name, "mode": mode, "workers": workers if mode != "rawloop" else 1, "messages": len(messages),
+            "phase": name, "mode": mode, "workers": workers if not subprocess_peer else 1, "messages": len(messages),
             "arrived": len(mine), "complete": complete, "counts": counts, "seconds": round(elapsed, 3),
             "produce_seconds": round(produced_s, 3), "per_s": _rate(len(mine), elapsed), "startup_s": round(startup_s, 2),
             "peak_rss_mb": rss, "broker": "embedded (Tansu)" if embedded else address,
@@ -758,6 +766,17 @@ def run_bench(opts: BenchOptions) -> dict:
             log(f"  {(await phase('noop_1w', 'noop-1w', msgs, mode='noop')).get('per_s')} msgs/s")
             log(f"transport: raw aiokafka loop, {n} messages, 5 hops…")
             log(f"  {(await phase('rawloop', 'rawloop', msgs, mode='rawloop')).get('per_s')} msgs/s")
+        if not opts.skip_quix:
+            if not quix_installed():
+                log("Quix Streams peer: skipped, quixstreams is not installed (pip install 'newsflow[quix]')")
+                result["phases"]["quix_pipeline"] = {"phase": "quix-pipeline", "skipped": "quixstreams not installed"}
+            else:
+                if not opts.skip_transport:
+                    log(f"Quix Streams peer: no-op, {len(msgs)} messages, 5 hops…")
+                    log(f"  {(await phase('quix_noop', 'quix-noop', msgs, mode='quix-noop')).get('per_s')} msgs/s")
+                qmsgs = corpus_messages(corpus, opts.quix_articles or None)
+                log(f"Quix Streams peer: the same stage functions, {len(qmsgs)} articles…")
+                log(f"  {(await phase('quix_pipeline', 'quix-pipeline', qmsgs, mode='quix')).get('per_s')} articles/s")
 
     async def embedded_side() -> None:
         """The same pipeline and transport pair on a fresh Tansu per phase, beside Kafka's figures."""
@@ -791,9 +810,15 @@ def run_bench(opts: BenchOptions) -> dict:
     result["options"] = {"articles": opts.articles, "seed": opts.seed, "partitions": opts.partitions,
                          "broker": opts.broker or opts.local_broker, "naive_articles": opts.naive_articles,
                          "ner_peer_articles": opts.ner_peer_articles, "scaling_articles": opts.scaling_articles,
-                         "compare_embedded": opts.compare_embedded,
+                         "compare_embedded": opts.compare_embedded, "quix_articles": opts.quix_articles,
                          "latency_seconds": opts.latency_seconds, "data_dir": str(opts.data_dir) if opts.data_dir else None}
     return result
+
+
+def quix_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("quixstreams") is not None
 
 
 def usable_cores() -> list[int]:
@@ -839,6 +864,10 @@ def summarize(r: dict) -> dict:
     s["dedup_index_entries"] = st.get("dedup_index_entries")
     s["dedup_index_mb"] = st.get("dedup_index_mb")
     s["dedup_index_bytes_per_article"] = st.get("dedup_index_bytes_per_article")
+    qp, qn = ph.get("quix_pipeline", {}).get("per_s"), ph.get("quix_noop", {}).get("per_s")
+    s["quix_articles_per_s"], s["quix_noop_msgs_per_s"] = qp, qn
+    s["ratio_vs_quix"] = round(s["articles_per_s"] / qp, 3) if qp and s["articles_per_s"] else None
+    s["transport_ratio_vs_quix"] = round(noop / qn, 3) if qn and noop else None
     s["chain_cpu_ms_per_article"] = st.get("chain_cpu_ms_per_article")
     s["cpu_ms_per_article"] = st.get("cpu_ms_per_article")
     s["bottleneck_stage"] = st.get("bottleneck")
@@ -851,7 +880,7 @@ def summarize(r: dict) -> dict:
         art = s["embedded"]["articles_per_s"]
         s["embedded"]["ratio_vs_ner_peer"] = (round(art / s["ner_peer_articles_per_s"], 3)
                                               if art and s["ner_peer_articles_per_s"] else None)
-    s["complete"] = all(p.get("complete", True) for p in ph.values())
+    s["complete"] = all(p.get("complete", True) for p in ph.values() if not p.get("skipped"))
     targets = {}
     for key, (op, goal) in TARGETS.items():
         v = s.get(key)
