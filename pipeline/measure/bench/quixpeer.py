@@ -24,6 +24,35 @@ from pipeline import topics
 NEXT = {src: (stage, dst) for stage, (src, dst) in topics.STAGE_TOPICS.items()}
 
 
+def stage_fn(pipe, stage: str, src: str, route: dict):
+    """One hop's Quix ``apply`` callback: the stage's function on one record (value, key, timestamp, headers),
+    returning the bytes to write and leaving their topic and key in ``route``, as the worker's agent would."""
+    from pipeline.errors import StageError
+    from pipeline.kafka.wire import decode, encode, raw_from_message
+    from pipeline.stages.chain import Step, dead_letter, dead_letter_key
+    from schemas import Article
+
+    def run(value: bytes, key, timestamp, headers) -> bytes:
+        origin = key.decode(errors="replace") if key else src
+        payload = value or b""
+        try:
+            if stage == "parse":
+                item = raw_from_message(value, origin)
+                payload = item.payload_bytes()
+            else:
+                item = decode(payload, Article)
+            step = pipe.apply(stage, [item])[0]
+        except Exception as exc:  # noqa: BLE001 - a record that is no article: a dead letter, as the worker does
+            step = Step(topics.DLQ, error=StageError(stage, origin, f"{type(exc).__name__}: {str(exc)[:300]}"))
+        if step.error is not None:
+            route["topic"], route["key"] = topics.DLQ, dead_letter_key(step.error)
+            return encode(dead_letter(step.error, payload, source_topic=src))
+        route["topic"], route["key"] = step.topic, step.key
+        return encode(step.record)
+
+    return run
+
+
 def build(broker: str, mode: str, group: str):
     from quixstreams import Application
 
@@ -47,11 +76,8 @@ def build(broker: str, mode: str, group: str):
     if mode != "pipeline":
         raise SystemExit(f"quixpeer: unknown mode {mode!r} (noop or pipeline)")
 
-    from pipeline.kafka.wire import decode, encode, raw_from_message
     from pipeline.settings import Settings
-    from pipeline.stages.chain import Pipeline, Step, dead_letter, dead_letter_key
-    from pipeline.errors import StageError
-    from schemas import Article
+    from pipeline.stages.chain import Pipeline
 
     pipe = Pipeline(Settings(broker=broker))
     pipe.warm_up()
@@ -59,29 +85,8 @@ def build(broker: str, mode: str, group: str):
     # step sets it and to_topic's topic and key callbacks read it for that same record
     route: dict = {}
 
-    def stage_fn(stage: str, src: str):
-        def run(value: bytes, key, timestamp, headers) -> bytes:
-            origin = key.decode(errors="replace") if key else src
-            payload = value or b""
-            try:
-                if stage == "parse":
-                    item = raw_from_message(value, origin)
-                    payload = item.payload_bytes()
-                else:
-                    item = decode(payload, Article)
-                step = pipe.apply(stage, [item])[0]
-            except Exception as exc:  # noqa: BLE001 - a record that is no article: a dead letter, as the worker does
-                step = Step(topics.DLQ, error=StageError(stage, origin, f"{type(exc).__name__}: {str(exc)[:300]}"))
-            if step.error is not None:
-                route["topic"], route["key"] = topics.DLQ, dead_letter_key(step.error)
-                return encode(dead_letter(step.error, payload, source_topic=src))
-            route["topic"], route["key"] = step.topic, step.key
-            return encode(step.record)
-
-        return run
-
     for src, (stage, _) in NEXT.items():
-        sdf = app.dataframe(by_name[src]).apply(stage_fn(stage, src), metadata=True)
+        sdf = app.dataframe(by_name[src]).apply(stage_fn(pipe, stage, src, route), metadata=True)
         sdf.to_topic(lambda v, k, t, h: by_name[route["topic"]], key=lambda v: route["key"])
     return app
 
