@@ -180,7 +180,9 @@ def write_chart(result: dict, path: Path) -> Path | None:
              if k in ph]
     lat = ph.get("latency_1w", {}).get("latency", {})
     ncols = 1 + bool(tbars) + bool(lat.get("count"))
-    fig, axes = plt.subplots(1, ncols, figsize=(5.2 * ncols + 1, 4.4), squeeze=False)
+    widths = [max(2, len(bars)) / 2.5] + ([max(2, len(tbars)) / 2.5] if tbars else []) + ([1.3] if lat.get("count") else [])
+    fig, axes = plt.subplots(1, ncols, figsize=(2.6 * sum(widths) + 1, 4.4), squeeze=False,
+                             gridspec_kw={"width_ratios": widths})
     axes = list(axes[0])
     _bar_panel(axes.pop(0), bars, "articles / s", "Throughput (same articles)", "{:.1f}")
     if tbars:
