@@ -30,7 +30,7 @@ def bench(
                                            help="Messages of the transport pair (0: max(articles, 4000))."),
     ner_peer_articles: int = typer.Option(600, "--ner-peer-articles", min=0,
                                           help="Articles the NER-only spaCy peer runs on (an even sample; 0: all)."),
-    scaling_articles: int = typer.Option(0, "--scaling-articles", min=0,
+    scaling_articles: int = typer.Option(1000, "--scaling-articles", min=0,
                                          help="Articles of each scaling phase (the first N; 0: the whole corpus)."),
     skip_naive: bool = typer.Option(False, "--skip-naive", help="Skip the naive spaCy peer."),
     skip_ner_peer: bool = typer.Option(False, "--skip-ner-peer", help="Skip the NER-only spaCy peer."),

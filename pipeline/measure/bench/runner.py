@@ -83,7 +83,7 @@ class BenchOptions:
     #: articles of the Quix Streams pipeline peer (the first N; 0: the whole corpus)
     quix_articles: int = 800
     #: the scaling phases on the first N articles (0: the whole corpus)
-    scaling_articles: int = 0
+    scaling_articles: int = 1000
     latency_seconds: float = 20.0
     transport_messages: int = 0  # 0: max(articles, 4000)
     skip_stages: bool = False
