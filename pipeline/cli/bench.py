@@ -39,7 +39,7 @@ def bench(
                                       help="Articles of the Quix Streams pipeline peer (the first N; 0: all)."),
     no_embedded: bool = typer.Option(False, "--no-embedded", help="On the local Kafka: skip the same phases on Tansu."),
     quick: bool = typer.Option(False, "--quick", help="CI-size run (a few minutes): 300 articles, small peer samples, "
-                               "a 10 s latency run, 2,000 transport messages, scaling on 150 articles."),
+                               "a 10 s latency run, 4,000 transport messages, scaling on 150 articles."),
     skip_latency: bool = typer.Option(False, "--skip-latency", help="Skip the paced latency run."),
     skip_scaling: bool = typer.Option(False, "--skip-scaling", help="Skip the 2-worker run."),
     skip_transport: bool = typer.Option(False, "--skip-transport", help="Skip the no-op pipeline and the aiokafka loop."),
@@ -69,7 +69,7 @@ def bench(
         naive_articles = naive_articles if given("naive_articles") else 100
         ner_peer_articles = ner_peer_articles if given("ner_peer_articles") else 150
         latency_seconds = latency_seconds if given("latency_seconds") else 10.0
-        transport_messages = transport_messages if given("transport_messages") else 2000
+        transport_messages = transport_messages if given("transport_messages") else 4000
         scaling_articles = scaling_articles if given("scaling_articles") else 150
         quix_articles = quix_articles if given("quix_articles") else 150
     opts = BenchOptions(
