@@ -59,7 +59,7 @@ schemas: $(STAMP)
 	$(BIN)/newsflow schemas export
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m pip install --quiet -e '.[bench,quix]'
 	$(BIN)/newsflow bench $(ARGS)
 
 eval: $(STAMP)

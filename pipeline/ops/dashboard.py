@@ -11,7 +11,7 @@ What it shows comes from two loops on the broker:
 
 - a group-less consumer of ``news.enriched``, ``news.duplicates`` and ``news.dlq`` that starts at the records
   of the last hour (``offsets_for_times``) and keeps the latest articles, the dead letters by reason with
-  their payloads, the entities and the stories (dedup's ``cluster_id``) trending in the last hour;
+  their payloads, the entities and the stories (the stories stage's ``story_id``; dedup's duplicate group for a duplicate) trending in the last hour;
 - ``pipeline.ops.status.cluster_status`` every ``interval_s``: throughput (records written per stage in the
   last minute) and lag per stage (summed over its groups), kept as a time series of the last 30 minutes.
 
@@ -61,7 +61,7 @@ def article_card(a: EnrichedArticle, ts: float) -> dict[str, Any]:
         "entity_count": len(named),
         "categories": [{"label": c.label, "score": round(c.score, 2)} for c in a.categories[:4]],
         "corrections": [{"original": c.original, "corrected": c.corrected, "kind": c.kind} for c in a.corrections[:8]],
-        "correction_count": len(a.corrections), "cluster_id": a.cluster_id,
+        "correction_count": len(a.corrections), "cluster_id": a.cluster_id, "story_id": a.story_id,
         "country": a.primary_country, "keywords": a.keywords[:6],
     }
 
@@ -90,7 +90,7 @@ class DashboardState:
                 self.enriched.append((ts, article_card(a, ts)))
                 self.entities.append((ts, [(e.canonical or e.text, e.label) for e in a.entities
                                            if e.label not in NOT_TRENDING]))
-                self._story(a.cluster_id, a.title, ts)
+                self._story(a.story_id or a.cluster_id, (a.story.title if a.story else None) or a.title, ts)
             elif topic == topics.DUPLICATES:
                 d = DuplicateArticle.model_validate(orjson.loads(value))
                 self.duplicates.append((ts, d.duplicate_kind, d.cluster_id))

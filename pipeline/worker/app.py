@@ -58,6 +58,12 @@ def create_app(settings: Settings) -> faust.App:
         broker_request_timeout=max(settings.session_timeout_s + 5, 40.0),
         producer_max_request_size=max_message_bytes(settings),
         producer_max_batch_size=settings.producer_max_batch_bytes,
+        producer_linger=settings.producer_linger_ms / 1000.0,
+        producer_acks=-1,  # acks=all, always: written means on every in-sync replica
+        producer_compression_type=None if settings.producer_compression == "none" else settings.producer_compression,
+        broker_max_poll_records=settings.consumer_max_poll_records,
+        stream_buffer_maxsize=settings.stream_buffer_maxsize,
+        broker_commit_interval=settings.commit_interval_s,
         consumer_max_fetch_size=max_message_bytes(settings) * 4,
         processing_guarantee=settings.processing_guarantee,
         web_enabled=settings.web_enabled,

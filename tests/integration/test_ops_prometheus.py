@@ -95,7 +95,7 @@ async def test_prometheus_scrapes_a_worker_and_its_counters_match_what_was_sent(
 
     expected = {
         'sum(newsflow_records_in_total{stage="parse"})': 13.0,
-        'sum(newsflow_records_out_total{stage="enrich",topic="news.enriched"})': 8.0,
+        'sum(newsflow_records_out_total{stage="stories",topic="news.enriched"})': 8.0,
         'sum(newsflow_records_out_total{stage="dedup",topic="news.duplicates"})': 2.0,
         'sum(newsflow_duplicates_total)': 2.0,
         'sum(newsflow_dead_letters_total{stage="parse"})': 3.0,

@@ -99,7 +99,8 @@ async def test_health_ready_metrics_ready_line_and_json_logs(broker, make_worker
     assert outs[(("stage", "parse"), ("topic", topics.PARSED))] == 7
     assert outs[(("stage", "dedup"), ("topic", topics.UNIQUE))] == 6
     assert outs[(("stage", "dedup"), ("topic", topics.DUPLICATES))] == 1
-    assert outs[(("stage", "enrich"), ("topic", topics.ENRICHED))] == 6
+    assert outs[(("stage", "enrich"), ("topic", topics.UNCLUSTERED))] == 6
+    assert outs[(("stage", "stories"), ("topic", topics.ENRICHED))] == 6
     assert samples(text, "newsflow_records_failed_total") == {(("stage", "parse"),): 2}
     assert sum(samples(text, "newsflow_dead_letters_total").values()) == 2
     assert samples(text, "newsflow_duplicates_total") == {(("kind", "exact"),): 1}

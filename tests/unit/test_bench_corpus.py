@@ -45,3 +45,17 @@ def test_conll_text_when_the_evaluation_data_is_there():
     c = generate(30, seed=5, data_dir=SHARED)
     assert c.source == "conll2003"
     assert [x.payload for x in c] == [x.payload for x in generate(30, seed=5, data_dir=SHARED)]
+
+
+def test_publication_times_stay_inside_the_dedup_window():
+    """Spread wider than the window, the live dedup would forget originals at its first sweep and miss later
+    copies, so a slow run would count fewer duplicates than a fast one (issue 22)."""
+    from pipeline.measure.bench.corpus import generate
+    from pipeline.settings import Settings
+    from pipeline.stages.chain import Pipeline
+
+    pipe = Pipeline(Settings(stages=["parse"]))
+    times = [pipe.parse(a.raw()).published_at for a in generate(60, 11, None)]
+    times = [t for t in times if t is not None]
+    assert len(times) > 40
+    assert (max(times) - min(times)).total_seconds() < Settings().dedup_window_days * 86400 / 2

@@ -13,7 +13,7 @@ from pipeline.settings import Settings
 from pipeline.worker.app import create_app
 
 KAFKA = {"session_timeout_s": 60.0, "rebalance_timeout_s": 60.0, "heartbeat_interval_s": 3.0,
-         "producer_max_batch_bytes": 16384, "fetch_max_wait_ms": None, "topic_check_interval_s": 0.0}
+         "producer_max_batch_bytes": 262144, "fetch_max_wait_ms": None, "topic_check_interval_s": 0.0}
 
 
 def profile(s: Settings) -> dict:
@@ -39,7 +39,7 @@ def test_the_embedded_broker_is_told_through_the_environment(monkeypatch):
 async def test_the_worker_app_on_kafka_and_on_the_embedded_broker():
     on_kafka = create_app(Settings(broker="kafka-1:9092", app_id="t-kafka", web_enabled=False))
     on_tansu = create_app(Settings(broker="127.0.0.1:9092", app_id="t-tansu", web_enabled=False, **EMBEDDED))
-    assert (on_kafka.conf.broker_session_timeout, on_kafka.conf.producer_max_batch_size) == (60.0, 16384)
+    assert (on_kafka.conf.broker_session_timeout, on_kafka.conf.producer_max_batch_size) == (60.0, 262144)
     assert (on_tansu.conf.broker_session_timeout, on_tansu.conf.producer_max_batch_size) == (6.0, 1)
     assert on_kafka.newsflow_broker_watch is None  # no periodic admin polling on a cluster that keeps its data
     assert on_tansu.newsflow_broker_watch is not None
@@ -47,6 +47,18 @@ async def test_the_worker_app_on_kafka_and_on_the_embedded_broker():
     assert thread._create_worker_consumer(on_kafka.transport)._fetch_max_wait_ms == 1500  # Faust's own
     thread = on_tansu.consumer._new_consumer_thread()
     assert thread._create_worker_consumer(on_tansu.transport)._fetch_max_wait_ms == 100
+
+
+def test_the_transport_settings_reach_faust_and_acks_stay_all():
+    """Issue 22: the worker's producer and stream settings come from newsflow's settings; acks=all is not one."""
+    app = create_app(Settings(broker="kafka-1:9092", app_id="t-tune", web_enabled=False, producer_linger_ms=7,
+                              producer_compression="gzip", consumer_max_poll_records=300, stream_buffer_maxsize=999,
+                              commit_interval_s=1.5))
+    c = app.conf
+    assert (c.producer_linger, c.producer_acks, c.producer_compression_type) == (0.007, -1, "gzip")
+    assert (c.broker_max_poll_records, c.stream_buffer_maxsize, c.broker_commit_interval) == (300, 999, 1.5)
+    default = create_app(Settings(broker="kafka-1:9092", app_id="t-tune-default", web_enabled=False)).conf
+    assert (default.producer_linger, default.producer_acks, default.producer_compression_type) == (0.005, -1, None)
 
 
 def test_secrets_are_never_printed():

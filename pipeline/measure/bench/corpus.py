@@ -29,6 +29,8 @@ EXACT_DUP_SHARE = 0.08
 NEAR_DUP_SHARE = 0.07
 TYPO_SHARE = 0.40
 FORMATS = (("text", 0.6), ("json", 0.25), ("html", 0.15))
+#: the days the articles' publication times spread over (inside the dedup stage's 7-day window)
+SPAN_DAYS = 3
 
 SOURCES = ("Reuters", "Associated Press", "Example Wire", "Daily Ledger", "Global Times Review", "The Courier")
 SECTIONS = ("World", "Business", "Sport", "Politics", "Europe", "Markets", "Asia", "Africa", "Energy", "Middle East")
@@ -306,7 +308,10 @@ def generate(n: int = 2000, seed: int = 7, data_dir: Path | None = None) -> Corp
             paras, typos = inject_typos(paras, rng, rng.randint(1, 4))
         title = first.title
         src = rng.choice(SOURCES)
-        published = base + timedelta(minutes=rng.randrange(0, 60 * 24 * 300))
+        # within a few days, well inside the dedup window (7 days of event time): articles spread over 300 days
+        # in random order made the live dedup forget originals at its first sweep (a minute in) and miss the
+        # copies that came later, so the counts depended on how fast the run went (issue 22)
+        published = base + timedelta(minutes=rng.randrange(0, 60 * 24 * SPAN_DAYS))
         sections = rng.sample(SECTIONS, k=rng.randint(1, 3))
         url = f"https://news{i % 7}.example.com/{published:%Y/%m/%d}/{_slug(title)}-{i}"
         fmt = _pick_format(rng)

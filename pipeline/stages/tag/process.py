@@ -5,7 +5,7 @@ holds it for long stretches, and under load the loop's heartbeats and Faust's co
 keepalive came late ("Thread keepalive is not responding", a rebalance). A process pool has its
 own interpreters and GILs; articles go there and each comes back as the chain's ``Step`` (tagged, or
 its ``StageError``). With ``tag_processes`` > 1 a batch is cut into that many contiguous parts
-tagged at the same time (order kept), so the model uses the cores the rest of the worker leaves free:
+of near-equal text length (issue 22: a batch waits for its slowest part) tagged at the same time (order kept), so the model uses the cores the rest of the worker leaves free:
 the tag stage is about four fifths of an article's CPU time.
 """
 
@@ -61,21 +61,41 @@ def make_executor(settings: Settings) -> ProcessPoolExecutor:
                                initargs=(settings, os.getpid()))
 
 
-def split(items: list, parts: int) -> list[list]:
-    """``items`` in at most ``parts`` contiguous, non-empty slices of near-equal length, in order."""
+def split(items: list, parts: int, weight=None) -> list[list]:
+    """``items`` in at most ``parts`` contiguous, non-empty slices, in order: of near-equal length, or with
+    ``weight`` (item -> cost) of near-equal total cost, each cut where the running cost is nearest its share."""
     parts = max(1, min(parts, len(items)))
-    size, extra = divmod(len(items), parts)
-    out, start = [], 0
-    for i in range(parts):
-        end = start + size + (1 if i < extra else 0)
-        out.append(items[start:end])
-        start = end
-    return out
+    if weight is None or parts == 1:
+        size, extra = divmod(len(items), parts)
+        out, start = [], 0
+        for i in range(parts):
+            end = start + size + (1 if i < extra else 0)
+            out.append(items[start:end])
+            start = end
+        return out
+    prefix = [0.0]
+    for x in items:
+        prefix.append(prefix[-1] + max(0.0, float(weight(x))))
+    total, n = prefix[-1], len(items)
+    cuts = [0]
+    for k in range(1, parts):
+        goal = total * k / parts
+        # the cut nearest the k-th share, after the previous cut and leaving an item for every part still to come
+        lo, hi = cuts[-1] + 1, n - (parts - k)
+        cuts.append(min(range(lo, hi + 1), key=lambda j: (abs(prefix[j] - goal), j)))
+    cuts.append(n)
+    return [items[i:j] for i, j in zip(cuts, cuts[1:])]
+
+
+def article_cost(article: Article) -> int:
+    """What tagging an article costs, roughly: the characters the model reads (title and body)."""
+    return len(article.title or "") + len(article.body or "")
 
 
 async def tag_batch(loop, executor: ProcessPoolExecutor, articles: list[Article], parts: int = 1) -> list[Step]:
     """The tag stage's Steps for ``articles``, the batch cut into ``parts`` tagged at the same time."""
-    chunks = await asyncio.gather(*(loop.run_in_executor(executor, _tag, c) for c in split(articles, parts)))
+    chunks = await asyncio.gather(*(loop.run_in_executor(executor, _tag, c)
+                                    for c in split(articles, parts, article_cost)))
     return [step for chunk in chunks for step in chunk]
 
 
