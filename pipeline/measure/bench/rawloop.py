@@ -1,4 +1,4 @@
-"""The transport peer: a plain aiokafka consume->produce loop over the pipeline's five hops.
+"""The transport peer: a plain aiokafka consume->produce loop over the pipeline's hops (one a stage).
 
 ``python -m pipeline.measure.bench.rawloop BROKER [FETCH_MAX_WAIT_MS]`` reads news.raw, news.parsed, news.unique, news.normalized
 and news.tagged (every partition, from their current end, no consumer group) and forwards each record

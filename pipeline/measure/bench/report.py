@@ -9,6 +9,11 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from pipeline import topics
+
+#: consume->produce hops from news.raw to news.enriched (one a stage)
+HOPS = len(topics.STAGE_TOPICS)
+
 #: the keys ``newsflow bench --json`` always prints first (the issue's contract)
 HEADLINE_KEYS = (
     "articles_per_s", "ner_peer_articles_per_s", "ratio_vs_ner_peer", "quix_articles_per_s", "ratio_vs_quix",
@@ -85,10 +90,10 @@ def print_table(result: dict, console: Console) -> None:
             t.add_row(f"[bold]{label}[/]", _fmt(p["per_s"]), "",
                       f"{p['arrived']}/{p['messages']} out in {p['seconds']:.1f} s; " +
                       ", ".join(f"{k.split('.')[-1]} {v}" for k, v in p["counts"].items()))
-    for key, label in (("noop_1w", "no-op pipeline (msgs/s, 5 hops)"), ("rawloop", "[yellow]peer: raw aiokafka loop[/] (msgs/s, 5 hops)"),
-                       ("quix_noop", "[yellow]peer: Quix Streams no-op[/] (msgs/s, 5 hops)"),
-                       ("embedded_noop_1w", "no-op pipeline on Tansu (msgs/s, 5 hops)"),
-                       ("embedded_rawloop", "raw aiokafka loop on Tansu (msgs/s, 5 hops)")):
+    for key, label in (("noop_1w", f"no-op pipeline (msgs/s, {HOPS} hops)"), ("rawloop", f"[yellow]peer: raw aiokafka loop[/] (msgs/s, {HOPS} hops)"),
+                       ("quix_noop", f"[yellow]peer: Quix Streams no-op[/] (msgs/s, {HOPS} hops)"),
+                       ("embedded_noop_1w", f"no-op pipeline on Tansu (msgs/s, {HOPS} hops)"),
+                       ("embedded_rawloop", f"raw aiokafka loop on Tansu (msgs/s, {HOPS} hops)")):
         if key in ph and not ph[key].get("error"):
             p = ph[key]
             t.add_row(label, _fmt(p["per_s"]), "", f"{p['arrived']}/{p['messages']} in {p['seconds']:.2f} s")
@@ -186,7 +191,7 @@ def write_chart(result: dict, path: Path) -> Path | None:
     axes = list(axes[0])
     _bar_panel(axes.pop(0), bars, "articles / s", "Throughput (same articles)", "{:.1f}")
     if tbars:
-        _bar_panel(axes.pop(0), tbars, "messages / s (5 hops)", "Transport", "{:.0f}")
+        _bar_panel(axes.pop(0), tbars, f"messages / s ({HOPS} hops)", "Transport", "{:.0f}")
     if lat.get("count"):
         ax = axes.pop(0)
         qs = ["p50", "p95", "p99"]

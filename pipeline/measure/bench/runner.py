@@ -13,8 +13,8 @@ with ``--broker``, a fresh consumer group whose offsets start at the topics' cur
 5. scaling    as (3) with 2 worker processes; where the machine has the cores, also 1 and 2 workers each
               pinned to a core of its own (sched_setaffinity; a worker's NER child process inherits it),
               since an unpinned worker (Faust process + NER child) already keeps two cores busy
-6. noop       the worker in no-op mode (``NEWSFLOW_NOOP=1``): 5 hops news.raw -> news.enriched, msgs/s
-7. rawloop    a plain aiokafka consume->produce loop making the same 5 hops on the same broker, msgs/s
+6. noop       the worker in no-op mode (``NEWSFLOW_NOOP=1``): 5 hops news.raw -> news.enriched (one a stage), msgs/s
+7. rawloop    a plain aiokafka consume->produce loop making the same hops on the same broker, msgs/s
 8. embedded   with ``compare_embedded`` after a local-Kafka run: (3), (6) and (7) again on a fresh Tansu per phase,
               the figures beside Kafka's (``result["embedded"]``)
 """
@@ -762,9 +762,9 @@ def run_bench(opts: BenchOptions) -> dict:
         if not opts.skip_transport:
             n = opts.transport_messages or max(len(corpus), 4000)
             msgs = transport_messages(corpus, n)
-            log(f"transport: no-op pipeline, {n} messages, 5 hops…")
+            log(f"transport: no-op pipeline, {n} messages, {len(topics.STAGE_TOPICS)} hops…")
             log(f"  {(await phase('noop_1w', 'noop-1w', msgs, mode='noop')).get('per_s')} msgs/s")
-            log(f"transport: raw aiokafka loop, {n} messages, 5 hops…")
+            log(f"transport: raw aiokafka loop, {n} messages, {len(topics.STAGE_TOPICS)} hops…")
             log(f"  {(await phase('rawloop', 'rawloop', msgs, mode='rawloop')).get('per_s')} msgs/s")
         if not opts.skip_quix:
             if not quix_installed():
@@ -772,7 +772,7 @@ def run_bench(opts: BenchOptions) -> dict:
                 result["phases"]["quix_pipeline"] = {"phase": "quix-pipeline", "skipped": "quixstreams not installed"}
             else:
                 if not opts.skip_transport:
-                    log(f"Quix Streams peer: no-op, {len(msgs)} messages, 5 hops…")
+                    log(f"Quix Streams peer: no-op, {len(msgs)} messages, {len(topics.STAGE_TOPICS)} hops…")
                     log(f"  {(await phase('quix_noop', 'quix-noop', msgs, mode='quix-noop')).get('per_s')} msgs/s")
                 qmsgs = corpus_messages(corpus, opts.quix_articles or None)
                 log(f"Quix Streams peer: the same stage functions, {len(qmsgs)} articles…")

@@ -42,6 +42,7 @@ from functools import lru_cache
 from typing import Iterable, Protocol
 
 from schemas import Article, Story, StoryLink, StoryMember, StoryTerm
+from pipeline.stages.dedup.stage import event_time  # one definition of event time for dedup and stories
 
 STAGE = "stories"
 VERSION = "1"
@@ -129,14 +130,6 @@ def source_of(article: Article) -> str | None:
             return None
         return host.removeprefix("www.") or None
     return None
-
-
-def event_time(article: Article) -> float:
-    """Seconds since the epoch: the publish time, never later than the receive time (clock skew)."""
-    rec = article.received_at.timestamp()
-    if article.published_at is None:
-        return rec
-    return min(article.published_at.timestamp(), rec)
 
 
 def features(article: Article) -> Features:
