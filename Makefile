@@ -44,7 +44,8 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest -q -m integration $(PYTEST_ARGS)
 
-# Fault tests (issue 8): kill -9, rebalances, a 30 s broker outage, a 10,000-input fuzz. 5 to 6 minutes;
+# Fault tests (issues 8, 17): worker kill -9 (both delivery modes), rebalances, broker kill -9 / 60 s stop / SIGSTOP
+# on a local 3-node Kafka, the decision invariant through a replay, a 10,000-input fuzz. About 30 minutes;
 # `make test` leaves them out (tests/chaos/conftest.py) and CI runs them after it (.ci/run). Figures are
 # appended to .newsflow/chaos-results.txt.
 chaos: $(STAMP)
