@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 import faust
 
@@ -94,6 +95,18 @@ def create_app(settings: Settings) -> faust.App:
 
         app.newsflow_broker_watch = register_broker_watch(app, settings)  # type: ignore[attr-defined]
     return app
+
+
+def sweep_when_due(index, what: str) -> Callable[[], None]:
+    """What a stage's agent calls after each record: the index's expiry when it is due. Table deletes must happen
+    inside the stream iteration, hence here and not on a timer; a failing expiry is logged, never stops the stage."""
+    def sweep_if_due() -> None:
+        if index.sweep_due():
+            try:
+                index.sweep()
+            except Exception:  # noqa: BLE001 - expiry failing must not stop the stage
+                log.exception("%s: sweep failed", what)
+    return sweep_if_due
 
 
 def stories_table(app: faust.App, settings: Settings):
@@ -181,13 +194,6 @@ def register_stages(app: faust.App, settings: Settings, ops: Ops | None = None):
         log.info("dedup index: table recovered from its changelog (%d keys: %s)", len(index), kinds)
         dedup_index.invalidate()
 
-    def sweep_if_due() -> None:
-        if dedup_index.sweep_due():  # table deletes must happen inside stream iteration
-            try:
-                dedup_index.sweep()
-            except Exception:  # noqa: BLE001 - expiry failing must not stop the stage
-                log.exception("dedup index: sweep failed")
-
     story_index = stories_table(app, settings)
     pipe = Pipeline(settings, index=dedup_index, story_index=story_index)
     cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-cpu")
@@ -202,15 +208,9 @@ def register_stages(app: faust.App, settings: Settings, ops: Ops | None = None):
             ops.metrics.live.tag_executor = getattr(tag_runner, "executor", None)
             ops.metrics.live.tag_expected = settings.tag_processes
 
-    def sweep_stories_if_due() -> None:
-        if story_index.sweep_due():
-            try:
-                story_index.sweep()
-            except Exception:  # noqa: BLE001 - expiry failing must not stop the stage
-                log.exception("stories index: sweep failed")
-
-    agents = register_agents(app, settings, pipe, cpu, tag_runner=tag_runner, after_dedup=sweep_if_due,
-                             after_stories=sweep_stories_if_due)
+    agents = register_agents(app, settings, pipe, cpu, tag_runner=tag_runner,
+                             after_dedup=sweep_when_due(dedup_index, "dedup index"),
+                             after_stories=sweep_when_due(story_index, "stories index"))
 
     @app.task
     async def warm_up() -> None:
