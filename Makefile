@@ -16,13 +16,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # What the tests use besides the brokers they start themselves, from Debian's packages: PostgreSQL, started,
-# with the tests' database `test`; kcat, docker-compose, Java and Maven; Prometheus and Chromium (deploy/ci/ops.sh)
+# with the tests' database `test`; kcat, docker-compose, Java and Maven; Prometheus and Chromium (deploy/ci/tools.sh)
 # (needs root; .ci/run calls it).
 # Without them those tests skip, and fail under CI.
 services:
 	bash deploy/ci/postgres.sh
 	bash deploy/ci/tools.sh
-	bash deploy/ci/ops.sh
 
 # Apache Kafka's jars from Maven Central (deploy/kafka/pom.xml), cached in ~/.cache/newsflow; the first `run`,
 # `broker kafka` or Kafka test does the same on its own.

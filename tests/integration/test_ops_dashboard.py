@@ -1,4 +1,4 @@
-"""Issue 21: ``newsflow dashboard`` end to end in headless Chromium (Debian's ``chromium``, deploy/ci/ops.sh,
+"""Issue 21: ``newsflow dashboard`` end to end in headless Chromium (Debian's ``chromium``, deploy/ci/tools.sh,
 driven by Playwright): a real worker processes articles streamed while the page is open; the numbers on the
 page must equal what was sent. Saves docs/dashboard.png."""
 
@@ -29,7 +29,7 @@ def chromium() -> str:
     for path in ("/usr/lib/chromium/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
         if path and os.access(path, os.X_OK):
             return path
-    skip_or_fail("chromium is not installed (apt-get install chromium; deploy/ci/ops.sh)")
+    skip_or_fail("chromium is not installed (apt-get install chromium; deploy/ci/tools.sh)")
 
 
 async def test_dashboard_shows_what_was_streamed(broker, make_worker, seed_bytes, tmp_path):

@@ -1,4 +1,4 @@
-"""Issue 21: a real Prometheus server (Debian's ``prometheus``, deploy/ci/ops.sh) scrapes a real worker while it
+"""Issue 21: a real Prometheus server (Debian's ``prometheus``, deploy/ci/tools.sh) scrapes a real worker while it
 processes articles; its HTTP query API must give the counts that were sent, and every query of the Grafana
 dashboard must evaluate on it."""
 
@@ -29,7 +29,7 @@ def prometheus(tmp_path):
     """Start Prometheus on a free port with a config made by the test (``start(target)``); stopped afterwards."""
     exe = shutil.which("prometheus")
     if not exe:
-        skip_or_fail("prometheus is not installed (apt-get install prometheus; deploy/ci/ops.sh)")
+        skip_or_fail("prometheus is not installed (apt-get install prometheus; deploy/ci/tools.sh)")
     procs = []
 
     def start(target: str) -> str:
