@@ -760,12 +760,7 @@ def run_bench(opts: BenchOptions) -> dict:
                 q2 = await phase("pipeline_2w_1core", "pipeline-2w-1core", scale, workers=2, cores=cores[:2])
                 log(f"  {q2.get('per_s')} articles/s")
         if not opts.skip_transport:
-            n = opts.transport_messages or max(len(corpus), 4000)
-            msgs = transport_messages(corpus, n)
-            log(f"transport: no-op pipeline, {n} messages, {len(topics.STAGE_TOPICS)} hops…")
-            log(f"  {(await phase('noop_1w', 'noop-1w', msgs, mode='noop')).get('per_s')} msgs/s")
-            log(f"transport: raw aiokafka loop, {n} messages, {len(topics.STAGE_TOPICS)} hops…")
-            log(f"  {(await phase('rawloop', 'rawloop', msgs, mode='rawloop')).get('per_s')} msgs/s")
+            msgs = await transport_pair("", "transport")
         if not opts.skip_quix:
             if not quix_installed():
                 log("Quix Streams peer: skipped, quixstreams is not installed (pip install 'newsflow[quix]')")
@@ -778,18 +773,26 @@ def run_bench(opts: BenchOptions) -> dict:
                 log(f"Quix Streams peer: the same stage functions, {len(qmsgs)} articles…")
                 log(f"  {(await phase('quix_pipeline', 'quix-pipeline', qmsgs, mode='quix')).get('per_s')} articles/s")
 
+    async def transport_pair(prefix: str, label: str) -> list:
+        """The no-op pipeline and the raw aiokafka loop on the same messages (phases ``{prefix}noop_1w`` and
+        ``{prefix}rawloop``); returns the messages."""
+        n = opts.transport_messages or max(len(corpus), 4000)
+        msgs = transport_messages(corpus, n)
+        hops = len(topics.STAGE_TOPICS)
+        for key, name, mode, what in (("noop_1w", "noop-1w", "noop", "no-op pipeline"),
+                                      ("rawloop", "rawloop", "rawloop", "raw aiokafka loop")):
+            log(f"{label}: {what}, {n} messages, {hops} hops…")
+            tag = prefix.replace("_", "-")
+            log(f"  {(await phase(prefix + key, tag + name, msgs, mode=mode)).get('per_s')} msgs/s")
+        return msgs
+
     async def embedded_side() -> None:
         """The same pipeline and transport pair on a fresh Tansu per phase, beside Kafka's figures."""
         log(f"embedded (Tansu): pipeline, 1 worker, {len(corpus)} articles…")
         log(f"  {(await phase('embedded_pipeline_1w', 'embedded-pipeline-1w', corpus_messages(corpus))).get('per_s')}"
             " articles/s")
         if not opts.skip_transport:
-            n = opts.transport_messages or max(len(corpus), 4000)
-            msgs = transport_messages(corpus, n)
-            log(f"embedded (Tansu): no-op pipeline, {n} messages…")
-            log(f"  {(await phase('embedded_noop_1w', 'embedded-noop-1w', msgs, mode='noop')).get('per_s')} msgs/s")
-            log(f"embedded (Tansu): raw aiokafka loop, {n} messages…")
-            log(f"  {(await phase('embedded_rawloop', 'embedded-rawloop', msgs, mode='rawloop')).get('per_s')} msgs/s")
+            await transport_pair("embedded_", "embedded (Tansu)")
 
     on_local_kafka = opts.broker is None and opts.local_broker == "kafka"
     if on_local_kafka:
