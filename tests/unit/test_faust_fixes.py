@@ -88,6 +88,10 @@ def test_an_untested_faust_version_is_refused_in_one_line():
     ("faust.transport.drivers.aiokafka:Consumer", "_new_consumer_thread", ["self"]),
     ("faust.tables.recovery:Recovery", "on_recovery_completed", ["self", "generation_id"]),
     ("faust.tables.manager:TableManager", "recovery", None),
+    ("faust.transport.consumer:Consumer", "commit", ["self", "topics", "start_new_transaction"]),
+    ("faust.transport.consumer:Consumer", "seek", ["self", "partition", "offset"]),
+    ("faust.transport.consumer:Consumer", "perform_seek", ["self"]),
+    ("faust.transport.consumer:Consumer", "_new_offset", ["self", "tp"]),
 ])
 def test_the_faust_methods_the_fixes_override_have_the_signature_they_were_written_for(cls, method, params):
     import importlib
@@ -176,3 +180,54 @@ async def test_recovery_seeks_only_once_the_fetch_loop_is_idle(fetching_consumer
     await c.app.tables.recovery.on_recovery_completed(3)
     assert at_seek == {"flow_active": False, "delivering": False, "generation": 3}
     await task
+
+
+async def test_a_commit_waits_until_every_record_an_agent_started_on_is_acknowledged():
+    """Exactly-once (pipeline/faust_fixes/transactions.py): a commit between records, never mid-batch."""
+    import asyncio
+
+    from pipeline.faust_fixes.transactions import CommitBarrier
+
+    barrier = CommitBarrier(drain_timeout_s=5)
+    batch = [message(o, 3) for o in (10, 11)]
+    await barrier.enter(batch)
+    order: list[str] = []
+
+    async def commit():
+        async with barrier.commit_between_records() as drained:
+            order.append(f"commit drained={drained}")
+
+    task = asyncio.create_task(commit())
+    await asyncio.sleep(0.05)
+    assert order == [] and barrier.in_flight == 2
+    later = asyncio.create_task(barrier.enter([message(12, 3)]))  # new input waits for the commit
+    await asyncio.sleep(0.05)
+    assert not later.done()
+    for m in batch:
+        m.acked = True
+        order.append(f"ack {m.offset}")
+    await task
+    await later
+    assert order == ["ack 10", "ack 11", "commit drained=True"] and barrier.in_flight == 1
+
+
+def test_a_hole_of_markers_after_the_committed_offset_does_not_stop_commits(consumer):
+    """After a seek, offsets before the first record fetched hold only transaction markers or aborted records
+    (read_committed never delivers them): the commit moves past them instead of stopping for good."""
+    consumer._committed_offset[PART] = 10
+    consumer._first_fetched()[PART] = 14  # 10..13: markers and the dead worker's aborted records
+    consumer.in_transaction = True
+    for o in (14, 15):
+        consumer._acked[PART].append(o)
+        consumer._acked_index[PART].add(o)
+    assert consumer._new_offset(PART) == 16
+
+
+def test_a_hole_after_the_first_fetched_record_still_stops_the_commit(consumer):
+    consumer._committed_offset[PART] = 10
+    consumer._first_fetched()[PART] = 11
+    consumer.in_transaction = True
+    for o in (11, 14):  # 12, 13: fetched but not acknowledged yet
+        consumer._acked[PART].append(o)
+        consumer._acked_index[PART].add(o)
+    assert consumer._new_offset(PART) == 12
