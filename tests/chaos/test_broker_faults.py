@@ -24,13 +24,13 @@ from pipeline import topics
 from pipeline.kafka.admin import admin_client
 from pipeline.settings import Settings
 from tests.chaos.harness import report
-from tests.chaos.test_kill_rebalance import N_KILL, check, run_stream_with
+from tests.chaos.test_kill_rebalance import check, run_stream_with
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
 DOWN_S = float(os.environ.get("NEWSFLOW_CHAOS_BROKER_DOWN_S", "60"))
 PAUSE_S = float(os.environ.get("NEWSFLOW_CHAOS_BROKER_PAUSE_S", "30"))
-N_BROKER = int(os.environ.get("NEWSFLOW_CHAOS_BROKER_ARTICLES", str(N_KILL)))
+N_BROKER = int(os.environ.get("NEWSFLOW_CHAOS_BROKER_ARTICLES", "5000"))  # issue 17: 5,000+ through broker faults
 
 
 def three_nodes(broker) -> None:
