@@ -137,13 +137,14 @@ async def join_then_leave_during_the_rebalance(workers, make_worker):
     workers[-1].stop()
 
 
-def check(run: StreamRun, what: str) -> None:
-    """The invariant every fault test asserts: each input once downstream, nothing left behind."""
+def check(run: StreamRun, what: str, offsets: bool = True) -> None:
+    """The invariant every fault test asserts: each input once downstream, nothing left behind (``offsets``:
+    the committed offsets at the end of every stage input too)."""
     acc = run.acc
     assert not run.pending, f"the stream stalled before every {what} happened: {acc.summary()}"
     assert acc.ok, acc.summary() + "\n" + run.workers[0].log()[-3000:]
     assert acc.sink_rows + acc.duplicates + acc.dead_letters == acc.inputs
-    assert not run.behind, "committed offsets are not at the end of the stage inputs: " + "; ".join(run.behind)
+    assert not offsets or not run.behind, "committed offsets are not at the end of the stage inputs: " + "; ".join(run.behind)
 
 
 #: redelivered records per mode, for the side-by-side report of the exactly-once test
@@ -160,24 +161,24 @@ async def test_kill9_three_times_nothing_lost_no_duplicate_rows(broker, make_wor
         events={0.15: kill9, 0.40: kill9, 0.65: kill9},
         worker_env={"NEWSFLOW_PROCESSING_GUARANTEE": guarantee},
         isolation_level="read_committed" if eos else "read_uncommitted")
-    if eos and run.behind and not run.pending and run.acc.ok:
-        # seen once in CI (news.unclustered/0 committed 385 records short of its end), on the stories stage's
-        # input, where the duplicates below also start; nothing is lost (those records are processed again)
-        report("redeliveries-by-mode", exactly_once_offsets_behind=";".join(run.behind))
-        pytest.xfail("known gap (issue 17, README 'Exactly-once'): a stage input's committed offset stayed behind "
-                     f"after a worker kill -9 in exactly-once mode: {run.behind}")
-    check(run, "kill")
+    # exactly-once: the offsets check is one of the known gaps below (the stories stage's input,
+    # news.unclustered/0, stayed hundreds of records behind in CI and here; those records are processed again)
+    check(run, "kill", offsets=not eos)
     assert all(run.alive)
     REDELIVERIES[guarantee] = run.acc.redeliveries
     if eos:
         report("redeliveries-by-mode", **{m: sum(r.values()) for m, r in REDELIVERIES.items()},
-               detail=REDELIVERIES)
+               detail=REDELIVERIES, exactly_once_offsets_behind=";".join(run.behind) or "none")
+        gaps = []
+        if run.behind:
+            gaps.append(f"a stage input's committed offset stayed behind: {run.behind}")
         # on the topics themselves, before any upsert, committed transactions should hold each article once
         if any(run.acc.redeliveries.values()):
-            pytest.xfail("known gap (issue 17, README 'Exactly-once'): after a worker kill -9 outputs of the enrich "
-                         "and stories stages are committed twice (counted per topic under read_committed, the stages "
-                         "before them commit each record once; cause not found yet): "
-                         f"{run.acc.redeliveries}")
+            gaps.append("outputs of the enrich and stories stages are committed twice (counted per topic under "
+                        "read_committed, the stages before them commit each record once; cause not found yet): "
+                        f"{run.acc.redeliveries}")
+        if gaps:
+            pytest.xfail("known gaps (issue 17, README 'Exactly-once') after a worker kill -9: " + "; ".join(gaps))
 
 
 async def test_second_worker_joins_and_leaves_nothing_lost(broker, make_worker, pg_table):
